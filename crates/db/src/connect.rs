@@ -1,0 +1,138 @@
+//! Opening a pooled connection to SQLite or PostgreSQL with sane settings.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The default database: a SQLite file under `./data`.
+pub const DEFAULT_URL: &str = "sqlite://./data/plinth.db?mode=rwc";
+
+/// How to connect: the URL and pool settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbConfig {
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    pub url: String,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// Seconds to wait for a connection before failing.
+    pub connect_timeout_secs: u64,
+    /// SQLite only: milliseconds a writer waits for the lock before `SQLITE_BUSY`.
+    pub busy_timeout_ms: u64,
+    /// Log every statement at debug level.
+    pub log_statements: bool,
+}
+
+impl Default for DbConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_URL.to_owned(),
+            max_connections: 10,
+            min_connections: 0,
+            connect_timeout_secs: 10,
+            busy_timeout_ms: 5_000,
+            log_statements: false,
+        }
+    }
+}
+
+/// Connects to `url` with the default pool settings.
+pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    connect_with(&DbConfig {
+        url: url.to_owned(),
+        ..DbConfig::default()
+    })
+    .await
+}
+
+/// Connects with explicit settings. SQLite gets WAL, foreign keys, a busy
+/// timeout and its parent directory created; PostgreSQL gets the pool size.
+pub async fn connect_with(cfg: &DbConfig) -> Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(cfg.url.clone());
+    opts.max_connections(cfg.max_connections.max(1))
+        .min_connections(cfg.min_connections)
+        .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+        .acquire_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+        .sqlx_logging(cfg.log_statements);
+    if let Some(path) = sqlite_path(&cfg.url)? {
+        if path == ":memory:" || path.is_empty() {
+            // Every pooled connection would otherwise see its own empty database.
+            opts.max_connections(1).min_connections(1);
+        } else if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::InvalidUrl(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let busy = Duration::from_millis(cfg.busy_timeout_ms);
+        opts.map_sqlx_sqlite_opts(move |o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(busy)
+        });
+    } else if !(cfg.url.starts_with("postgres://") || cfg.url.starts_with("postgresql://")) {
+        return Err(Error::InvalidUrl(format!(
+            "expected sqlite:// or postgres://, got {}",
+            redact(&cfg.url)
+        )));
+    }
+    Ok(Database::connect(opts).await?)
+}
+
+/// The file path of a `sqlite:` URL, `None` for any other scheme.
+fn sqlite_path(url: &str) -> Result<Option<&str>> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.contains('\0') {
+        return Err(Error::InvalidUrl("NUL in sqlite path".into()));
+    }
+    Ok(Some(path))
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_parsed() {
+        assert_eq!(sqlite_path(DEFAULT_URL).ok().flatten(), Some("./data/plinth.db"));
+        assert_eq!(sqlite_path("sqlite::memory:").ok().flatten(), Some(":memory:"));
+        assert_eq!(sqlite_path("postgres://x@h/db").ok().flatten(), None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[tokio::test]
+    async fn other_schemes_are_refused() {
+        let err = connect("mysql://root@localhost/test").await.err();
+        assert!(matches!(err, Some(Error::InvalidUrl(_))), "{err:?}");
+    }
+}

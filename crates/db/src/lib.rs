@@ -1,0 +1,18 @@
+//! Database plumbing shared by every Plinth crate: connecting to SQLite or
+//! PostgreSQL, branching on the backend, typed constraint errors, the
+//! per-crate migration runner and (behind features) the test harness and
+//! `application/problem+json` responses.
+
+pub mod backend;
+pub mod connect;
+pub mod error;
+pub mod migrate;
+#[cfg(feature = "http")]
+pub mod problem;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use backend::Backend;
+pub use connect::{DEFAULT_URL, DbConfig, connect, connect_with};
+pub use error::{Error, OptionExt, Result};
+pub use sea_orm;

@@ -1,0 +1,3 @@
+//! SeaORM entities of the events crate.
+
+pub mod event;

@@ -1,0 +1,140 @@
+//! Writing events inside the caller's transaction.
+
+use sea_orm::{ActiveValue::NotSet, ConnectionTrait, EntityTrait, Set};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::entity::event;
+use crate::{Error, Result};
+
+/// Who acted: a kind (`user`, `client`, `token`, `system`) and an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Kind of principal.
+    pub kind: String,
+    /// The principal's id.
+    pub id: String,
+}
+
+impl Actor {
+    /// An actor of `kind` with `id`.
+    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            id: id.into(),
+        }
+    }
+}
+
+/// The circumstances of a mutation: the actor and the request it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The principal that acted, if any.
+    pub actor: Option<Actor>,
+    /// The HTTP request id.
+    pub request_id: Option<String>,
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+impl Context {
+    /// A context with only an actor, for work not caused by a request.
+    pub fn actor(kind: impl Into<String>, id: impl Into<String>) -> Self {
+        Self {
+            actor: Some(Actor::new(kind, id)),
+            ..Self::default()
+        }
+    }
+}
+
+/// An event to record: topic, subject and payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Dotted lower-case topic, e.g. `repo.pushed`.
+    pub topic: String,
+    /// Kind of the subject, e.g. `repo`.
+    pub subject_type: String,
+    /// Id of the subject.
+    pub subject_id: String,
+    /// Details; `null` when there are none.
+    pub payload: Value,
+}
+
+impl NewEvent {
+    /// An event about `subject_type`/`subject_id` with an empty payload.
+    pub fn new(topic: impl Into<String>, subject_type: impl Into<String>, subject_id: impl ToString) -> Self {
+        Self {
+            topic: topic.into(),
+            subject_type: subject_type.into(),
+            subject_id: subject_id.to_string(),
+            payload: Value::Null,
+        }
+    }
+
+    /// Sets the payload.
+    pub fn payload(mut self, payload: Value) -> Self {
+        self.payload = payload;
+        self
+    }
+}
+
+/// Longest accepted topic.
+pub const MAX_TOPIC_LEN: usize = 200;
+
+fn check_topic(topic: &str) -> Result<()> {
+    let valid = !topic.is_empty()
+        && topic.len() <= MAX_TOPIC_LEN
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "topic `{topic}` must be 1-{MAX_TOPIC_LEN} characters of a-z, 0-9, '.', '_' or '-'"
+        )))
+    }
+}
+
+/// Records `event` on `conn` — pass the transaction that makes the change, so
+/// the event exists exactly when the change does. Returns the event id.
+pub async fn record(conn: &impl ConnectionTrait, ctx: &Context, event: NewEvent) -> Result<i64> {
+    check_topic(&event.topic)?;
+    let (actor_type, actor_id) = match &ctx.actor {
+        Some(a) => (Some(a.kind.clone()), Some(a.id.clone())),
+        None => (None, None),
+    };
+    let row = event::ActiveModel {
+        id: NotSet,
+        tx_id: NotSet,
+        topic: Set(event.topic),
+        subject_type: Set(event.subject_type),
+        subject_id: Set(event.subject_id),
+        actor_type: Set(actor_type),
+        actor_id: Set(actor_id),
+        request_id: Set(ctx.request_id.clone()),
+        ip: Set(ctx.ip.clone()),
+        user_agent: Set(ctx.user_agent.clone()),
+        payload: Set(event.payload),
+        created_at: Set(OffsetDateTime::now_utc()),
+    };
+    let res = event::Entity::insert(row).exec(conn).await?;
+    Ok(res.last_insert_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_topic;
+
+    #[test]
+    fn topics_are_checked() {
+        assert!(check_topic("repo.pushed").is_ok());
+        assert!(check_topic("task.group-resolved_2").is_ok());
+        assert!(check_topic("").is_err());
+        assert!(check_topic("Repo.Pushed").is_err());
+        assert!(check_topic("a b").is_err());
+        assert!(check_topic(&"a".repeat(201)).is_err());
+    }
+}

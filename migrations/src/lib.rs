@@ -1,0 +1,12 @@
+//! plinth-migrations: every crate's [`Migrator`] in dependency order, and the
+//! `up` / `down` / `status` / `reset` commands shared by the `plinth-migrate`
+//! binary and `plinth migrate`.
+
+pub mod cli;
+
+use plinth_db::migrate::Migrator;
+
+/// Every migrator, dependencies first (events before the crates that record events).
+pub fn all() -> Vec<&'static dyn Migrator> {
+    vec![&plinth_events::Migrator]
+}
