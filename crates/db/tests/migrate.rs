@@ -1,0 +1,197 @@
+//! The migration runner on both backends: idempotent `up`, edit detection,
+//! `down`, `status` and `reset`.
+
+use plinth_db::migrate::{self, Migration, Migrator, State, Steps};
+use plinth_db::{Backend, Error};
+use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{ColumnDef, Table};
+
+/// A migration whose table layout is chosen at construction, so a test can "edit" it.
+struct CreateTable {
+    name: &'static str,
+    table: &'static str,
+    columns: &'static [&'static str],
+}
+
+impl Migration for CreateTable {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn up(&self, s: &mut Steps) {
+        let mut t = Table::create();
+        t.table(self.table)
+            .col(ColumnDef::new("id").integer().not_null().primary_key());
+        for c in self.columns {
+            t.col(ColumnDef::new(*c).string().null());
+        }
+        s.stmt(&t);
+    }
+
+    fn down(&self, s: &mut Steps) {
+        s.stmt(Table::drop().table(self.table));
+    }
+}
+
+/// A test crate's migrator with the given migrations.
+struct Demo(Vec<(&'static str, &'static str, &'static [&'static str])>);
+
+impl Migrator for Demo {
+    fn crate_name(&self) -> &'static str {
+        "demo"
+    }
+
+    fn migration_table_name(&self) -> &'static str {
+        "demo_migrations"
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        self.0
+            .iter()
+            .map(|&(name, table, columns)| {
+                Box::new(CreateTable { name, table, columns }) as Box<dyn Migration>
+            })
+            .collect()
+    }
+}
+
+/// A second crate sharing the database, to prove tracking tables are separate.
+struct Other;
+
+impl Migrator for Other {
+    fn crate_name(&self) -> &'static str {
+        "other"
+    }
+
+    fn migration_table_name(&self) -> &'static str {
+        "other_migrations"
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![Box::new(CreateTable {
+            name: "m0001_widgets",
+            table: "other_widget",
+            columns: &[],
+        })]
+    }
+}
+
+async fn tables(db: &sea_orm::DatabaseConnection, names: &[&str]) -> Vec<bool> {
+    let backend = Backend::of(db).expect("backend");
+    let mut out = Vec::new();
+    for n in names {
+        out.push(migrate::table_exists(db, backend, n).await.expect("table_exists"));
+    }
+    out
+}
+
+plinth_db::db_test!(
+    async fn up_twice_is_a_no_op(db) {
+        let demo = Demo(vec![("m0001_a", "demo_a", &["x"]), ("m0002_b", "demo_b", &[])]);
+        let first = migrate::up(&db, &[&demo, &Other]).await.expect("first up");
+        let names: Vec<_> = first.iter().map(|c| format!("{}/{}", c.crate_name, c.name)).collect();
+        assert_eq!(names, ["demo/m0001_a", "demo/m0002_b", "other/m0001_widgets"]);
+        let second = migrate::up(&db, &[&demo, &Other]).await.expect("second up");
+        assert!(second.is_empty(), "second run applied {second:?}");
+        assert_eq!(tables(&db, &["demo_a", "demo_b", "other_widget", "demo_migrations", "other_migrations"]).await, [true; 5]);
+        let status = migrate::status(&db, &[&demo, &Other]).await.expect("status");
+        assert_eq!(status.len(), 3);
+        assert!(status.iter().all(|r| matches!(r.state, State::Applied(_))), "{status:?}");
+    }
+);
+
+plinth_db::db_test!(
+    async fn status_reads_without_creating_tables(db) {
+        let demo = Demo(vec![("m0001_a", "demo_a", &[])]);
+        let status = migrate::status(&db, &[&demo]).await.expect("status");
+        assert_eq!(status.len(), 1);
+        assert_eq!(status[0].state, State::Pending);
+        assert_eq!(tables(&db, &["demo_migrations"]).await, [false]);
+    }
+);
+
+plinth_db::db_test!(
+    async fn edited_migration_is_refused_by_name(db) {
+        migrate::up(&db, &[&Demo(vec![("m0001_a", "demo_a", &["x"])])]).await.expect("up v1");
+        // The same migration, edited to add a column, plus a new pending one.
+        let edited = Demo(vec![("m0001_a", "demo_a", &["x", "y"]), ("m0002_b", "demo_b", &[])]);
+        let err = migrate::up(&db, &[&edited]).await.expect_err("edited migration must be refused");
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Migration(_)), "{err:?}");
+        assert!(msg.contains("`m0001_a`") && msg.contains("edited"), "{msg}");
+        // Nothing of the refused run was applied.
+        assert_eq!(tables(&db, &["demo_b"]).await, [false]);
+        let status = migrate::status(&db, &[&edited]).await.expect("status");
+        assert!(matches!(status[0].state, State::Edited(_)), "{status:?}");
+        assert_eq!(status[1].state, State::Pending);
+    }
+);
+
+plinth_db::db_test!(
+    async fn unknown_and_out_of_order_migrations_are_refused(db) {
+        migrate::up(&db, &[&Demo(vec![("m0001_a", "demo_a", &[]), ("m0002_b", "demo_b", &[])])])
+            .await
+            .expect("up");
+        // An older build that lacks m0002_b.
+        let older = Demo(vec![("m0001_a", "demo_a", &[])]);
+        let msg = migrate::up(&db, &[&older]).await.expect_err("unknown").to_string();
+        assert!(msg.contains("`m0002_b`") && msg.contains("unknown"), "{msg}");
+        // A build that inserted a migration before an applied one.
+        let inserted = Demo(vec![("m0001_a", "demo_a", &[]), ("m0001b_c", "demo_c", &[]), ("m0002_b", "demo_b", &[])]);
+        let msg = migrate::up(&db, &[&inserted]).await.expect_err("out of order").to_string();
+        assert!(msg.contains("`m0001b_c`") && msg.contains("pending"), "{msg}");
+    }
+);
+
+plinth_db::db_test!(
+    async fn failing_migration_applies_nothing(db) {
+        let demo = Demo(vec![("m0001_a", "demo_a", &[]), ("m0002_dup", "demo_a", &[])]);
+        let msg = migrate::up(&db, &[&demo]).await.expect_err("second creates an existing table").to_string();
+        assert!(msg.contains("`m0002_dup` failed"), "{msg}");
+        assert_eq!(tables(&db, &["demo_a"]).await, [false]);
+        let status = migrate::status(&db, &[&demo]).await.expect("status");
+        assert!(status.iter().all(|r| r.state == State::Pending), "{status:?}");
+    }
+);
+
+plinth_db::db_test!(
+    async fn down_reverts_the_last_n_of_one_crate(db) {
+        let demo = Demo(vec![("m0001_a", "demo_a", &[]), ("m0002_b", "demo_b", &[])]);
+        migrate::up(&db, &[&demo, &Other]).await.expect("up");
+        let reverted = migrate::down(&db, &[&demo, &Other], "demo", 1).await.expect("down");
+        assert_eq!(reverted.len(), 1);
+        assert_eq!(reverted[0].name, "m0002_b");
+        assert_eq!(tables(&db, &["demo_a", "demo_b", "other_widget"]).await, [true, false, true]);
+        let err = migrate::down(&db, &[&demo, &Other], "nope", 1).await.expect_err("unknown crate");
+        assert!(err.to_string().contains("`nope`"), "{err}");
+        // Up again re-applies only what was reverted.
+        let again = migrate::up(&db, &[&demo, &Other]).await.expect("up again");
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].name, "m0002_b");
+    }
+);
+
+plinth_db::db_test!(
+    async fn reset_removes_only_what_migrators_own(db) {
+        db.execute_unprepared("CREATE TABLE app_own (id INTEGER PRIMARY KEY)").await.expect("app table");
+        let demo = Demo(vec![("m0001_a", "demo_a", &[])]);
+        migrate::up(&db, &[&demo, &Other]).await.expect("up");
+        let reverted = migrate::reset(&db, &[&demo, &Other]).await.expect("reset");
+        assert_eq!(reverted.len(), 2);
+        assert_eq!(
+            tables(&db, &["demo_a", "other_widget", "demo_migrations", "other_migrations", "app_own"]).await,
+            [false, false, false, false, true]
+        );
+    }
+);
+
+plinth_db::db_test!(
+    async fn checksums_differ_per_backend_only_where_sql_does(db) {
+        let m = CreateTable { name: "m", table: "t", columns: &["x"] };
+        let here = migrate::checksum(&m, db.backend());
+        assert_eq!(here, migrate::checksum(&m, db.backend()), "checksum is deterministic");
+        assert_eq!(here.len(), 64);
+        let edited = CreateTable { name: "m", table: "t", columns: &["x", "y"] };
+        assert_ne!(here, migrate::checksum(&edited, db.backend()));
+    }
+);
