@@ -1,0 +1,39 @@
+# Plinth tasks. `just` alone lists them.
+
+pg_url := env_var_or_default("PLINTH_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+# List the recipes.
+default:
+    @just --list
+
+# Start the server (SQLite under ./data, http://127.0.0.1:8080 by default).
+run *args:
+    cargo run -p plinth-server -- {{args}}
+
+# Run every test on SQLite.
+test *args:
+    cargo nextest run --workspace {{args}}
+
+# Run every database test on PostgreSQL (a fresh database per test on PLINTH_TEST_POSTGRES_URL).
+test-pg *args:
+    PLINTH_TEST_POSTGRES_URL={{pg_url}} cargo nextest run --workspace --profile pg {{args}}
+
+# Apply pending migrations to the configured database (DATABASE_URL or plinth.toml); other commands: status, down --crate NAME, reset.
+migrate *args="up":
+    cargo run -q -p plinth-server -- migrate {{args}}
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Check formatting and lints as CI does.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run every benchmark.
+bench: bench-rss
+
+# Measure the idle server's resident memory on SQLite.
+bench-rss:
+    bash apps/server/scripts/idle-rss.sh
