@@ -9,6 +9,7 @@ pub mod error;
 pub mod migrate;
 #[cfg(feature = "http")]
 pub mod problem;
+pub mod secret;
 #[cfg(feature = "testing")]
 pub mod testing;
 
