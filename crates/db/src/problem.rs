@@ -32,6 +32,10 @@ pub struct Problem {
     #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
     #[schema(value_type = Object)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Response headers that go with the problem (`WWW-Authenticate`, `Retry-After`).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Problem {
@@ -43,7 +47,14 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             extra: serde_json::Map::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// Adds an extension member.
@@ -101,7 +112,12 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)));
-        res.json(self)
+        for (name, value) in &self.headers {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                res.insert_header((*name, value));
+            }
+        }
+        res.body(serde_json::to_string(self).unwrap_or_default())
     }
 }
 
