@@ -6,7 +6,8 @@ pub mod cli;
 
 use plinth_db::migrate::Migrator;
 
-/// Every migrator, dependencies first (events before the crates that record events).
+/// Every migrator, dependencies first (events before the crates that record
+/// events, sessions before auth).
 pub fn all() -> Vec<&'static dyn Migrator> {
-    vec![&plinth_events::Migrator]
+    vec![&plinth_events::Migrator, &plinth_sessions::Migrator]
 }

@@ -10,6 +10,7 @@ pub mod migrate;
 #[cfg(feature = "http")]
 pub mod problem;
 pub mod secret;
+pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 

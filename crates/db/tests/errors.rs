@@ -32,3 +32,33 @@ plinth_db::db_test!(
         assert_eq!(plinth_db::Backend::of(&*db).expect("supported"), db.backend());
     }
 );
+
+plinth_db::db_test!(
+    async fn timestamps_compare_in_time_order_and_batches_delete_all(db) {
+        use sea_orm::sea_query::{ColumnDef, Query, Table};
+        use time::macros::datetime;
+        let backend = db.backend();
+        db.execute(&Table::create().table("stamps").col(ColumnDef::new("id").integer().not_null().primary_key()).col(ColumnDef::new("at").timestamp_with_time_zone().not_null()).to_owned())
+            .await
+            .expect("table");
+        // Fractions of different lengths: as RFC 3339 text "…41Z" sorts after "…41.5Z".
+        let times = [datetime!(2026-01-01 00:00:41 UTC), datetime!(2026-01-01 00:00:41.5 UTC), datetime!(2026-01-01 00:00:41.123456789 UTC)];
+        for (i, t) in times.iter().enumerate() {
+            let insert = Query::insert().into_table("stamps").columns(["id", "at"]).values_panic([(i as i32).into(), (*t).into()]).to_owned();
+            db.execute(&insert).await.expect("insert");
+        }
+        let count_before = |at| {
+            let q = Query::select().expr(sea_orm::sea_query::Expr::cust("COUNT(*)")).from("stamps").and_where(backend.before("at", at)).to_owned();
+            let db = db.conn().clone();
+            async move {
+                let row = db.query_one(&q).await.expect("query").expect("row");
+                row.try_get_by_index::<i64>(0).expect("count")
+            }
+        };
+        assert_eq!(count_before(datetime!(2026-01-01 00:00:41.2 UTC)).await, 2, "41 and 41.123… are before 41.2");
+        assert_eq!(count_before(datetime!(2026-01-01 00:00:41 UTC)).await, 0);
+        assert_eq!(count_before(datetime!(2026-01-01 00:00:42 UTC)).await, 3);
+        let deleted = plinth_db::sql::delete_in_batches(&*db, "stamps", "id", sea_orm::Condition::all(), 2).await.expect("delete");
+        assert_eq!(deleted, 3);
+    }
+);

@@ -9,6 +9,8 @@
 //! the oldest one still running (`pg_snapshot_xmin`): every such transaction
 //! has finished, so nothing can appear behind the cursor later. An open
 //! transaction holds consumers back until it ends; it never makes them skip.
+//! Transaction ids are server-wide, so a long transaction in any database of
+//! the same PostgreSQL server delays consumers too: keep transactions short.
 //!
 //! On SQLite there is one writer at a time, so ids are handed out in commit
 //! order; `tx_id` is 0 and the cursor reduces to the id.

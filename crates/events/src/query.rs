@@ -1,10 +1,9 @@
 //! Reading events: audit queries, consumer pages and retention.
 
 use plinth_db::Backend;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use time::OffsetDateTime;
 
@@ -101,25 +100,8 @@ impl Events {
     /// Deletes events created before `older_than`, `batch` rows per statement
     /// so no single transaction grows large. Returns how many were deleted.
     pub async fn prune(&self, older_than: OffsetDateTime, batch: u64) -> Result<u64> {
-        let batch = Ord::max(batch, 1);
-        let mut total = 0;
-        loop {
-            let ids = Query::select()
-                .column(Column::Id)
-                .from(Entity)
-                .and_where(Expr::col(Column::CreatedAt).lt(older_than))
-                .order_by(Column::Id, sea_orm::Order::Asc)
-                .limit(batch)
-                .to_owned();
-            let delete = Query::delete()
-                .from_table(Entity)
-                .and_where(Expr::col(Column::Id).in_subquery(ids))
-                .to_owned();
-            let deleted = self.db.execute(&delete).await?.rows_affected();
-            total += deleted;
-            if deleted < batch {
-                return Ok(total);
-            }
-        }
+        let backend = Backend::of(&self.db)?;
+        let old = Condition::all().add(backend.before(Column::CreatedAt, older_than));
+        Ok(plinth_db::sql::delete_in_batches(&self.db, Entity, Column::Id, old, batch).await?)
     }
 }

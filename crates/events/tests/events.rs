@@ -22,17 +22,25 @@ fn ctx(user: &str) -> Context {
     }
 }
 
-/// Reads every event after `cursor` page by page, returning ids and the final cursor.
-async fn drain(events: &Events, mut cursor: Cursor) -> (Vec<i64>, Cursor) {
+/// Reads events after `cursor` page by page until `want` have arrived,
+/// returning their ids and the final cursor. On PostgreSQL a consumer waits
+/// for every older transaction on the server (any database) to finish, so
+/// events can take a moment to appear under concurrent load; the wait is
+/// bounded, and no more than `want` events may ever arrive.
+async fn drain(events: &Events, mut cursor: Cursor, want: usize) -> (Vec<i64>, Cursor) {
     let mut ids = Vec::new();
-    loop {
+    for _ in 0..400 {
         let page = events.after(cursor, 2).await.expect("after");
-        if page.events.is_empty() {
-            return (ids, cursor);
-        }
         ids.extend(page.events.iter().map(|e| e.id));
         cursor = page.next;
+        if ids.len() >= want && page.events.is_empty() {
+            return (ids, cursor);
+        }
+        if page.events.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
     }
+    (ids, cursor)
 }
 
 plinth_db::db_test!(
@@ -57,7 +65,7 @@ plinth_db::db_test!(
         assert_eq!(e.request_id.as_deref(), Some("req-1"));
         assert_eq!(e.ip.as_deref(), Some("203.0.113.7"));
         assert_eq!(e.user_agent.as_deref(), Some("test-agent"));
-        let (ids, _) = drain(&events, Cursor::START).await;
+        let (ids, _) = drain(&events, Cursor::START, 1).await;
         assert_eq!(ids, [e.id]);
     }
 );
@@ -92,10 +100,10 @@ plinth_db::db_test!(
             written.push(record(db.conn(), &Context::default(), NewEvent::new("task.created", "task", i)).await.expect("record"));
         }
         let events = Events::new(db.conn().clone());
-        let (ids, cursor) = drain(&events, Cursor::START).await;
+        let (ids, cursor) = drain(&events, Cursor::START, written.len()).await;
         assert_eq!(ids, written);
         let later = record(db.conn(), &Context::default(), NewEvent::new("task.created", "task", 99)).await.expect("record");
-        let (more, _) = drain(&events, cursor).await;
+        let (more, _) = drain(&events, cursor, 1).await;
         assert_eq!(more, [later], "resuming from the cursor yields only the new event");
     }
 );
@@ -159,7 +167,7 @@ mod interleaved_transactions_never_skip {
         let cursor = page.next;
 
         early.commit().await.expect("commit early");
-        let (ids, _) = drain(&events, cursor).await;
+        let (ids, _) = drain(&events, cursor, 2).await;
         let mut seen = ids.clone();
         seen.sort_unstable();
         assert_eq!(seen, [early_id, late_id], "both events are seen exactly once");
@@ -183,7 +191,7 @@ mod interleaved_rollback_leaves_no_event {
             .await
             .expect("kept");
         doomed.rollback().await.expect("rollback");
-        let (ids, _) = drain(&events, Cursor::START).await;
+        let (ids, _) = drain(&events, Cursor::START, 1).await;
         assert_eq!(ids, [kept]);
     }
 }

@@ -1,0 +1,111 @@
+//! Building the actix-web application: shared state, middleware, the
+//! operational routes, the `/v1` scope and the problem+json fallbacks.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, web};
+use plinth_db::sea_orm::DatabaseConnection;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::HttpConfig;
+use crate::{health, metrics, openapi, problems, request_id, v1};
+
+/// What every handler can reach, registered as `web::Data<AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Largest JSON request body accepted, in bytes.
+    pub json_limit_bytes: usize,
+}
+
+impl AppState {
+    /// State over `db` with the limits of `http`.
+    pub fn new(db: DatabaseConnection, http: &HttpConfig) -> Self {
+        Self {
+            db,
+            json_limit_bytes: http.json_limit_bytes,
+        }
+    }
+}
+
+/// The complete application: operational routes plus every crate's routes under `/v1`.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    app_with(state, v1::configure)
+}
+
+/// The application with `mount_v1` instead of [`v1::configure`] inside the
+/// `/v1` scope, for embedding applications and tests. Everything else — the
+/// middleware, extractor configs and problem+json fallbacks — is the same.
+pub fn app_with<F>(
+    state: AppState,
+    mount_v1: F,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+>
+where
+    F: FnOnce(&mut web::ServiceConfig, &AppState),
+{
+    // The recorder is process-wide; this only installs it on the first call.
+    metrics::handle();
+    let json_limit = state.json_limit_bytes;
+    App::new()
+        .app_data(web::Data::new(state.clone()))
+        .configure(|cfg| plinth_db::problem::configure_extractors(cfg, json_limit))
+        .configure(configure_operations)
+        .service(web::scope("/v1").configure(|cfg| mount_v1(cfg, &state)))
+        .default_service(web::to(problems::no_route))
+        .wrap(ErrorHandlers::new().default_handler(problems::as_problem))
+        .wrap(from_fn(problems::catch_panic))
+        .wrap(from_fn(metrics::observe))
+        .wrap(from_fn(request_id::echo))
+        .wrap(TracingLogger::default())
+}
+
+/// Health, readiness, metrics and API documentation routes.
+pub fn configure_operations(cfg: &mut web::ServiceConfig) {
+    let get_only = || problems::method_not_allowed("GET");
+    cfg.service(
+        web::resource("/healthz")
+            .route(web::get().to(health::healthz))
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/readyz")
+            .route(web::get().to(health::readyz))
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics::render))
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource(openapi::JSON_PATH)
+            .route(web::get().to(openapi::json))
+            .default_service(get_only()),
+    )
+    .service(
+        web::resource("/docs")
+            .route(web::get().to(openapi::docs_redirect))
+            .default_service(get_only()),
+    )
+    .service(openapi::swagger_ui());
+}

@@ -1,0 +1,4 @@
+//! SeaORM entities of the sessions crate.
+
+pub mod session;
+pub mod token;

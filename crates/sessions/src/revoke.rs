@@ -1,0 +1,94 @@
+//! Revoking sessions: one, or all of a subject's ("log out everywhere").
+
+use plinth_events::{Context, NewEvent, record};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::entity::{session, token};
+use crate::{Result, Sessions, Subject};
+
+/// `revoke_reason` of a session revoked on its own.
+const REASON_REVOKED: &str = "revoked";
+/// `revoke_reason` of a session revoked with the rest of its subject's.
+const REASON_REVOKE_ALL: &str = "revoke_all";
+/// `revoke_reason` of a session whose rotated refresh token was reused.
+pub(crate) const REASON_REFRESH_REUSED: &str = "refresh_reused";
+
+impl Sessions {
+    /// Revokes the session with `id` and every token of it, recording
+    /// `session.revoked`. Revoking a revoked session changes nothing and
+    /// returns `false`.
+    pub async fn revoke(&self, ctx: &Context, id: Uuid) -> Result<bool> {
+        let now = self.now();
+        let txn = self.begin().await?;
+        let session = self.find(&txn, id).await?;
+        if session.revoked_at.is_some() {
+            return Ok(false);
+        }
+        revoke_session(&txn, ctx, session, REASON_REVOKED, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Revokes every unrevoked session of `subject` ("log out everywhere"),
+    /// except the session `except` if given (e.g. the one that just changed
+    /// the password). Records `session.revoked` for each; returns how many.
+    pub async fn revoke_all(&self, ctx: &Context, subject: &Subject, except: Option<Uuid>) -> Result<u64> {
+        let now = self.now();
+        let txn = self.begin().await?;
+        let mut query = session::Entity::find()
+            .filter(session::Column::SubjectType.eq(subject.kind.as_str()))
+            .filter(session::Column::SubjectId.eq(subject.id.as_str()))
+            .filter(session::Column::RevokedAt.is_null());
+        if let Some(except) = except {
+            query = query.filter(session::Column::Id.ne(except));
+        }
+        let sessions = query.all(&txn).await?;
+        let count = sessions.len() as u64;
+        for session in sessions {
+            revoke_session(&txn, ctx, session, REASON_REVOKE_ALL, now).await?;
+        }
+        txn.commit().await?;
+        Ok(count)
+    }
+}
+
+/// Revokes `session` and its unrevoked tokens for `reason` and records
+/// `session.revoked`, inside the caller's transaction.
+pub(crate) async fn revoke_session(
+    txn: &DatabaseTransaction,
+    ctx: &Context,
+    session: session::Model,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let id = session.id;
+    let payload = json!({
+        "reason": reason,
+        "subject_type": session.subject_type,
+        "subject_id": session.subject_id,
+    });
+    let mut row = session.into_active_model();
+    row.revoked_at = Set(Some(now));
+    row.revoke_reason = Set(Some(reason.to_owned()));
+    row.updated_at = Set(now);
+    row.update(txn).await?;
+    token::Entity::update_many()
+        .col_expr(token::Column::RevokedAt, Expr::value(now))
+        .filter(token::Column::Session.eq(id))
+        .filter(token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    record(
+        txn,
+        ctx,
+        NewEvent::new("session.revoked", "session", id).payload(payload),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Session data and its checksum, MFA step-up, and listing.
+
+use plinth_sessions::{Error, NewSession, SessionConfig};
+use serde_json::json;
+use time::Duration;
+
+use crate::common::{START, ctx, service, service_with, sign_in, topics, user};
+
+plinth_db::db_test!(
+    async fn unchanged_data_is_not_rewritten(db) {
+        let (sessions, clock) = service(&db).await;
+        let new = NewSession {
+            data: json!({"cart": [1, 2], "locale": {"lang": "en", "region": "GB"}}),
+            ..NewSession::new(user("alice"))
+        };
+        let (session, _) = sessions.create(&ctx(), new).await.expect("create");
+
+        clock.advance(Duration::minutes(1));
+        // The same data with its keys in another order is the same data.
+        let same = json!({"locale": {"region": "GB", "lang": "en"}, "cart": [1, 2]});
+        let unchanged = sessions.update_data(&ctx(), session.id, same).await.expect("update");
+        assert_eq!(unchanged.updated_at, START);
+        assert_eq!(unchanged.checksum, session.checksum);
+        let stored = sessions.get(session.id).await.expect("get");
+        assert_eq!(stored.updated_at, START, "unchanged data is not written");
+        assert_eq!(topics(&db, session.id).await, ["session.created"]);
+
+        clock.advance(Duration::minutes(1));
+        let changed = sessions
+            .update_data(&ctx(), session.id, json!({"cart": [1, 2, 3]}))
+            .await
+            .expect("update");
+        assert_eq!(changed.updated_at, START + Duration::minutes(2));
+        assert_ne!(changed.checksum, session.checksum);
+        let stored = sessions.get(session.id).await.expect("get");
+        assert_eq!(stored.data, json!({"cart": [1, 2, 3]}));
+        assert_eq!(stored.updated_at, START + Duration::minutes(2));
+        assert_eq!(stored.checksum, changed.checksum);
+        assert_eq!(topics(&db, session.id).await, ["session.created", "session.data_updated"]);
+
+        sessions.revoke(&ctx(), session.id).await.expect("revoke");
+        let err = sessions.update_data(&ctx(), session.id, json!({})).await;
+        assert!(matches!(err, Err(Error::Revoked)), "{err:?}");
+    }
+);
+
+plinth_db::db_test!(
+    async fn mfa_can_be_verified_later(db) {
+        let (sessions, clock) = service(&db).await;
+        let (session, pair) = sign_in(&sessions, user("alice")).await;
+        assert!(!session.mfa_verified);
+        clock.advance(Duration::seconds(5));
+        let verified = sessions.set_mfa_verified(&ctx(), session.id).await.expect("verify");
+        assert!(verified.mfa_verified);
+        assert_eq!(verified.updated_at, START + Duration::seconds(5));
+        sessions.set_mfa_verified(&ctx(), session.id).await.expect("verify again");
+        let auth = sessions.authenticate(&pair.access_token).await.expect("authenticate");
+        assert!(auth.session.mfa_verified);
+        assert_eq!(topics(&db, session.id).await, ["session.created", "session.mfa_verified"]);
+    }
+);
+
+plinth_db::db_test!(
+    async fn list_shows_usable_sessions_most_recent_first(db) {
+        let config = SessionConfig {
+            idle_timeout_secs: 3600,
+            access_token_ttl_secs: 4 * 3600,
+            ..SessionConfig::default()
+        };
+        let (sessions, clock) = service_with(&db, config).await;
+        let (idle, _) = sign_in(&sessions, user("alice")).await;
+        let (older, older_pair) = sign_in(&sessions, user("alice")).await;
+        let (newer, newer_pair) = sign_in(&sessions, user("alice")).await;
+        let (revoked, _) = sign_in(&sessions, user("alice")).await;
+        sessions.revoke(&ctx(), revoked.id).await.expect("revoke");
+        sign_in(&sessions, user("bob")).await;
+
+        clock.advance(Duration::minutes(40));
+        sessions.authenticate(&newer_pair.access_token).await.expect("use newer");
+        clock.advance(Duration::minutes(10));
+        sessions.authenticate(&older_pair.access_token).await.expect("use older");
+        clock.advance(Duration::minutes(20));
+
+        let listed: Vec<_> = sessions.list(&user("alice")).await.expect("list").into_iter().map(|s| s.id).collect();
+        assert_eq!(listed, [older.id, newer.id], "revoked and idle sessions are not listed");
+        assert!(!listed.contains(&idle.id));
+    }
+);
