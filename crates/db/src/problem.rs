@@ -23,7 +23,7 @@ pub struct Problem {
     #[serde(rename = "type")]
     pub kind: Cow<'static, str>,
     /// Short summary of the kind of problem.
-    pub title: Cow<'static, str>,
+    pub title: &'static str,
     /// The HTTP status code.
     pub status: u16,
     /// What went wrong in this case, for a human.
@@ -43,7 +43,7 @@ impl Problem {
     pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
         Self {
             kind: Cow::Owned(format!("urn:plinth:problem:{slug}")),
-            title: Cow::Borrowed(status.canonical_reason().unwrap_or("Error")),
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: detail.into(),
             extra: serde_json::Map::new(),

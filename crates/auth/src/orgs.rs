@@ -1,0 +1,406 @@
+//! Organisations and their members. Every organisation keeps at least one
+//! owner: the last owner cannot leave, be removed or be demoted. Each change
+//! first bumps the organisation's `updated_at`, which takes a write lock on
+//! its row (the database on SQLite), so concurrent changes to one
+//! organisation run one after the other and owner counts cannot race.
+
+use plinth_events::{Context, NewEvent, record};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::entity::{org, org_member, team, team_member};
+use crate::users::{find_user, normalize_email};
+use crate::{Auth, Error, Result};
+
+/// Roles a member can have in an organisation, stored as strings.
+pub mod role {
+    /// Full control, including deleting the organisation and managing owners.
+    pub const OWNER: &str = "owner";
+    /// Manages members, teams and settings.
+    pub const ADMIN: &str = "admin";
+    /// An ordinary member.
+    pub const MEMBER: &str = "member";
+    /// Manages billing only.
+    pub const BILLING: &str = "billing";
+    /// Every role.
+    pub const ALL: [&str; 4] = [OWNER, ADMIN, MEMBER, BILLING];
+}
+
+/// Settings of organisations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrgConfig {
+    /// Invitation lifetime in seconds (default 7 days).
+    pub invitation_secs: u64,
+}
+
+impl Default for OrgConfig {
+    fn default() -> Self {
+        Self {
+            invitation_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// An organisation as the API shows it.
+pub type Org = org::Model;
+
+/// A membership as the API shows it.
+pub type OrgMember = org_member::Model;
+
+/// One of a user's organisations and the user's role in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrgMembership {
+    /// The organisation.
+    pub org: Org,
+    /// The user's role in it.
+    pub role: String,
+    /// When the user joined.
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+}
+
+/// What a new organisation needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrg {
+    /// Unique slug: 1–39 of `a-z`, `0-9` and `-`, not starting or ending with `-`.
+    pub name: String,
+    /// Name shown to people (defaults to `name`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// What the organisation is.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Avatar image URL.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Public contact address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Web site.
+    #[serde(default)]
+    pub website: Option<String>,
+    /// Where invoices go.
+    #[serde(default)]
+    pub billing_email: Option<String>,
+}
+
+/// Checks a slug (organisation or team name): 1–39 of `a-z`, `0-9` and `-`,
+/// not starting or ending with `-`, so it fits in URLs and scopes unescaped.
+pub fn validate_slug(what: &str, name: &str) -> Result<()> {
+    let ok = (1..=39).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what} name `{name}` must be 1-39 of a-z, 0-9 and '-', not starting or ending with '-'"
+        )))
+    }
+}
+
+/// `Ok` when `value` is one of `allowed`.
+pub(crate) fn check_role(role: &str, allowed: &[&str]) -> Result<()> {
+    if allowed.contains(&role) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "role `{role}` must be one of {}",
+            allowed.join(", ")
+        )))
+    }
+}
+
+/// `None` for a missing or blank value, else the trimmed value if it fits in `max` bytes.
+pub(crate) fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.len() > max {
+        return Err(Error::Invalid(format!("{field} is longer than {max} bytes")));
+    }
+    Ok(Some(value))
+}
+
+/// The organisation named `name`.
+pub(crate) async fn find_org(conn: &impl ConnectionTrait, name: &str) -> Result<org::Model> {
+    org::Entity::find()
+        .filter(org::Column::Name.eq(name))
+        .one(conn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("organisation {name}")))
+}
+
+/// Bumps the organisation's `updated_at` — taking the write lock that
+/// serialises changes to it — and returns the row as it is now.
+pub(crate) async fn lock_org(conn: &impl ConnectionTrait, name: &str) -> Result<org::Model> {
+    let bump = Query::update()
+        .table(org::Entity)
+        .value(org::Column::UpdatedAt, OffsetDateTime::now_utc())
+        .and_where(Expr::col(org::Column::Name).eq(name))
+        .to_owned();
+    if conn.execute(&bump).await?.rows_affected() == 0 {
+        return Err(Error::NotFound(format!("organisation {name}")));
+    }
+    find_org(conn, name).await
+}
+
+/// The membership of `user_id` in `org`.
+async fn find_member(conn: &impl ConnectionTrait, org: &org::Model, user_id: Uuid) -> Result<OrgMember> {
+    org_member::Entity::find_by_id((org.id, user_id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("member {user_id} of organisation {}", org.name)))
+}
+
+/// Adds `user_id` to the locked `org` with `role` and records `org.member_added`.
+pub(crate) async fn insert_member(
+    conn: &impl ConnectionTrait,
+    ctx: &Context,
+    org: &org::Model,
+    user_id: Uuid,
+    role: &str,
+    invited_by: Option<Uuid>,
+) -> Result<OrgMember> {
+    check_role(role, &role::ALL)?;
+    find_user(conn, user_id).await?;
+    if org_member::Entity::find_by_id((org.id, user_id))
+        .one(conn)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!(
+            "user {user_id} is already a member of {}",
+            org.name
+        )));
+    }
+    let member = org_member::ActiveModel {
+        org_id: Set(org.id),
+        user_id: Set(user_id),
+        role: Set(role.to_owned()),
+        joined_at: Set(OffsetDateTime::now_utc()),
+        invited_by: Set(invited_by),
+    }
+    .insert(conn)
+    .await?;
+    record(
+        conn,
+        ctx,
+        NewEvent::new("org.member_added", "org", org.id).payload(json!({ "user_id": user_id, "role": role })),
+    )
+    .await?;
+    Ok(member)
+}
+
+/// Refuses a change that would leave the locked `org` without an owner:
+/// `member` is an owner and the only one.
+async fn keep_an_owner(conn: &impl ConnectionTrait, org: &org::Model, member: &OrgMember) -> Result<()> {
+    if member.role != role::OWNER {
+        return Ok(());
+    }
+    let owners = org_member::Entity::find()
+        .filter(org_member::Column::OrgId.eq(org.id))
+        .filter(org_member::Column::Role.eq(role::OWNER))
+        .count(conn)
+        .await?;
+    if owners <= 1 {
+        return Err(Error::Conflict(format!(
+            "{} is the last owner of {}; make someone else an owner first",
+            member.user_id, org.name
+        )));
+    }
+    Ok(())
+}
+
+impl Auth {
+    /// Creates an organisation with `owner_id` as its first owner.
+    pub async fn create_org(&self, ctx: &Context, owner_id: Uuid, new: NewOrg) -> Result<Org> {
+        validate_slug("organisation", &new.name)?;
+        let display_name =
+            optional_text("display_name", new.display_name, 200)?.unwrap_or_else(|| new.name.clone());
+        let email = new.email.as_deref().map(normalize_email).transpose()?;
+        let billing_email = new.billing_email.as_deref().map(normalize_email).transpose()?;
+        let description = optional_text("description", new.description, 2000)?;
+        let avatar_url = optional_text("avatar_url", new.avatar_url, 2000)?;
+        let website = optional_text("website", new.website, 2000)?;
+        let now = OffsetDateTime::now_utc();
+        let txn = self.db.begin().await?;
+        find_user(&txn, owner_id).await?;
+        if org::Entity::find()
+            .filter(org::Column::Name.eq(&new.name))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(Error::Conflict(format!(
+                "organisation name `{}` is taken",
+                new.name
+            )));
+        }
+        let org = org::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(new.name.clone()),
+            display_name: Set(display_name),
+            description: Set(description),
+            avatar_url: Set(avatar_url),
+            email: Set(email),
+            website: Set(website),
+            billing_email: Set(billing_email),
+            plan: Set("free".to_owned()),
+            plan_seats: Set(None),
+            plan_storage_bytes: Set(None),
+            settings: Set(json!({})),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        record(
+            &txn,
+            ctx,
+            NewEvent::new("org.created", "org", org.id)
+                .payload(json!({ "name": org.name, "owner": owner_id })),
+        )
+        .await?;
+        insert_member(&txn, ctx, &org, owner_id, role::OWNER, None).await?;
+        txn.commit().await?;
+        Ok(org)
+    }
+
+    /// The organisation named `name`.
+    pub async fn get_org(&self, name: &str) -> Result<Org> {
+        find_org(&self.db, name).await
+    }
+
+    /// The organisations `user_id` belongs to, by name, with the user's role.
+    pub async fn list_orgs(&self, user_id: Uuid) -> Result<Vec<OrgMembership>> {
+        let rows = org_member::Entity::find()
+            .filter(org_member::Column::UserId.eq(user_id))
+            .find_also_related(org::Entity)
+            .order_by_asc(org::Column::Name)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(m, org)| {
+                org.map(|org| OrgMembership {
+                    org,
+                    role: m.role,
+                    joined_at: m.joined_at,
+                })
+            })
+            .collect())
+    }
+
+    /// The members of the organisation named `org`, oldest first.
+    pub async fn list_members(&self, org: &str) -> Result<Vec<OrgMember>> {
+        let org = find_org(&self.db, org).await?;
+        Ok(org_member::Entity::find()
+            .filter(org_member::Column::OrgId.eq(org.id))
+            .order_by_asc(org_member::Column::JoinedAt)
+            .order_by_asc(org_member::Column::UserId)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Adds `user_id` to `org` with `role`; `added_by` is recorded as the inviter.
+    /// `Conflict` when the user is already a member.
+    pub async fn add_member(
+        &self,
+        ctx: &Context,
+        org: &str,
+        user_id: Uuid,
+        role: &str,
+        added_by: Option<Uuid>,
+    ) -> Result<OrgMember> {
+        let txn = self.db.begin().await?;
+        let org = lock_org(&txn, org).await?;
+        let member = insert_member(&txn, ctx, &org, user_id, role, added_by).await?;
+        txn.commit().await?;
+        Ok(member)
+    }
+
+    /// Changes a member's role. `Conflict` when that would demote the last owner.
+    pub async fn change_member_role(
+        &self,
+        ctx: &Context,
+        org: &str,
+        user_id: Uuid,
+        role: &str,
+    ) -> Result<OrgMember> {
+        check_role(role, &role::ALL)?;
+        let txn = self.db.begin().await?;
+        let org = lock_org(&txn, org).await?;
+        let member = find_member(&txn, &org, user_id).await?;
+        if member.role == role {
+            return Ok(member);
+        }
+        if role != role::OWNER {
+            keep_an_owner(&txn, &org, &member).await?;
+        }
+        let from = member.role.clone();
+        let mut active: org_member::ActiveModel = member.into();
+        active.role = Set(role.to_owned());
+        let member = active.update(&txn).await?;
+        record(
+            &txn,
+            ctx,
+            NewEvent::new("org.role_changed", "org", org.id)
+                .payload(json!({ "user_id": user_id, "from": from, "to": role })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(member)
+    }
+
+    /// Removes a member (and their team memberships in the organisation).
+    /// `Conflict` when they are the last owner.
+    pub async fn remove_member(&self, ctx: &Context, org: &str, user_id: Uuid) -> Result<()> {
+        self.drop_member(ctx, org, user_id, "org.member_removed").await
+    }
+
+    /// The user leaves the organisation (and its teams). `Conflict` for the last owner.
+    pub async fn leave_org(&self, ctx: &Context, org: &str, user_id: Uuid) -> Result<()> {
+        self.drop_member(ctx, org, user_id, "org.member_left").await
+    }
+
+    async fn drop_member(&self, ctx: &Context, org: &str, user_id: Uuid, topic: &str) -> Result<()> {
+        let txn = self.db.begin().await?;
+        let org = lock_org(&txn, org).await?;
+        let member = find_member(&txn, &org, user_id).await?;
+        keep_an_owner(&txn, &org, &member).await?;
+        let teams = Query::select()
+            .column(team::Column::Id)
+            .from(team::Entity)
+            .and_where(Expr::col(team::Column::OrgId).eq(org.id))
+            .to_owned();
+        team_member::Entity::delete_many()
+            .filter(team_member::Column::UserId.eq(user_id))
+            .filter(team_member::Column::TeamId.in_subquery(teams))
+            .exec(&txn)
+            .await?;
+        org_member::Entity::delete_by_id((org.id, user_id))
+            .exec(&txn)
+            .await?;
+        record(
+            &txn,
+            ctx,
+            NewEvent::new(topic, "org", org.id).payload(json!({ "user_id": user_id, "role": member.role })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

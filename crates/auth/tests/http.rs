@@ -1,0 +1,227 @@
+//! The auth HTTP API against a real database: sign-in, scopes (401/403),
+//! and bad input answered with problem+json, never a 500.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{App, test, web};
+use plinth_auth::users::NewUser;
+use plinth_auth::{Auth, AuthConfig, Role};
+use plinth_events::Context;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn auth_for(db: &sea_orm::DatabaseConnection) -> Auth {
+    plinth_db::migrate::up(db, &plinth_auth::testing::migrators())
+        .await
+        .expect("migrate");
+    let auth = Auth::new(
+        db.clone(),
+        AuthConfig {
+            role_cache_ms: 0,
+            ..AuthConfig::default()
+        },
+    )
+    .await
+    .expect("auth");
+    auth.create_user(
+        &Context::default(),
+        NewUser {
+            username: "root".into(),
+            email: "root@example.com".into(),
+            name: None,
+            password: PASSWORD.into(),
+            scopes: vec!["*".into()],
+        },
+    )
+    .await
+    .expect("admin");
+    auth.create_user(
+        &Context::default(),
+        NewUser {
+            username: "pat".into(),
+            email: "pat@example.com".into(),
+            name: None,
+            password: PASSWORD.into(),
+            scopes: vec![],
+        },
+    )
+    .await
+    .expect("plain user");
+    auth
+}
+
+macro_rules! app {
+    ($auth:expr) => {
+        test::init_service(
+            App::new()
+                .app_data(web::Data::new($auth.clone()))
+                .configure(|cfg| plinth_db::problem::configure_extractors(cfg, 64 * 1024))
+                .service(web::scope("/v1").configure(plinth_auth::http::configure)),
+        )
+        .await
+    };
+}
+
+async fn call(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+    >,
+    req: test::TestRequest,
+) -> (StatusCode, actix_web::http::header::HeaderMap, Value) {
+    let res = test::call_service(app, req.to_request()).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = test::read_body(res).await;
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "errors are problem+json: {status} {json}"
+        );
+    }
+    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{json}");
+    (status, headers, json)
+}
+
+async fn sign_in(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+    >,
+    who: &str,
+) -> String {
+    let (status, _, body) = call(
+        app,
+        test::TestRequest::post()
+            .uri("/v1/auth/login")
+            .set_json(json!({"login": who, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["tokens"]["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+fn bearer(token: &str) -> (header::HeaderName, String) {
+    (header::AUTHORIZATION, format!("Bearer {token}"))
+}
+
+plinth_db::db_test!(
+    async fn sign_in_whoami_and_scope_checks(db) {
+        let auth = auth_for(&db).await;
+        let app = app!(auth);
+        let admin = sign_in(&app, "root").await;
+        let (status, _, me) = call(&app, test::TestRequest::get().uri("/v1/auth/whoami").insert_header(bearer(&admin))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["scopes"], json!(["*"]));
+
+        // No credential: 401 with WWW-Authenticate.
+        let (status, headers, body) = call(&app, test::TestRequest::get().uri("/v1/auth/whoami")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(headers.get(header::WWW_AUTHENTICATE).is_some());
+        for token in ["garbage", "plsa_0000", "plat_zz"] {
+            let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/auth/whoami").insert_header(bearer(token))).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+
+        // A plain user lacks auth:list-clients: 403 naming it.
+        let pat = sign_in(&app, "pat").await;
+        let (status, _, body) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&pat))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["missing_scopes"], json!(["auth:list-clients"]));
+        let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&admin))).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // A role granted to the user takes effect on the next request.
+        auth.put_role(&Context::default(), Role { id: "user:*".into(), scopes: vec!["auth:list-clients".into()] }, "").await.expect("role");
+        let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&pat))).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Signing out ends the token.
+        let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/auth/logout").insert_header(bearer(&pat))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/auth/whoami").insert_header(bearer(&pat))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+);
+
+plinth_db::db_test!(
+    async fn bad_input_is_a_4xx_problem_and_changes_nothing(db) {
+        let auth = auth_for(&db).await;
+        let app = app!(auth);
+        let admin = sign_in(&app, "root").await;
+        let cases: Vec<(test::TestRequest, StatusCode)> = vec![
+            (test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).set_json(json!({"username": "x1", "email": "not-an-email", "password": PASSWORD})), StatusCode::UNPROCESSABLE_ENTITY),
+            (test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).set_json(json!({"username": "x1", "email": "x1@example.com", "password": "short"})), StatusCode::UNPROCESSABLE_ENTITY),
+            (test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).set_json(json!({"username": "x1", "email": "x1@example.com", "password": "y".repeat(300)})), StatusCode::UNPROCESSABLE_ENTITY),
+            (test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).set_json(json!({"username": "x1", "email": "x1@example.com", "password": PASSWORD, "admin": true})), StatusCode::BAD_REQUEST),
+            (test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).insert_header((header::CONTENT_TYPE, "application/json")).set_payload("{\"username\": "), StatusCode::BAD_REQUEST),
+            (test::TestRequest::put().uri("/v1/roles/r1").insert_header(bearer(&admin)).set_json(json!({"scopes": ["queue:**"]})), StatusCode::UNPROCESSABLE_ENTITY),
+            (test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&admin)).set_json(json!({"client_id": "bad id!", "scopes": []})), StatusCode::UNPROCESSABLE_ENTITY),
+            (test::TestRequest::post().uri("/v1/auth/refresh").set_json(json!({"refresh_token": "plsr_nope"})), StatusCode::UNAUTHORIZED),
+            (test::TestRequest::post().uri("/v1/users/verify-email").set_json(json!({"token": "plev_expired"})), StatusCode::UNPROCESSABLE_ENTITY),
+            (test::TestRequest::get().uri("/v1/users/not-a-uuid").insert_header(bearer(&admin)), StatusCode::NOT_FOUND),
+        ];
+        for (req, expected) in cases {
+            let (status, _, body) = call(&app, req).await;
+            assert_eq!(status, expected, "{body}");
+            assert!(body["detail"].is_string() && body["type"].is_string(), "{body}");
+        }
+        // Nothing was created by the refused requests.
+        let (_, _, clients) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&admin))).await;
+        assert_eq!(clients["clients"], json!([]));
+        let (_, _, roles) = call(&app, test::TestRequest::get().uri("/v1/roles").insert_header(bearer(&admin))).await;
+        assert_eq!(roles["roles"], json!([]));
+        // The unknown field is named in the detail.
+        let (_, _, body) = call(&app, test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).set_json(json!({"username": "x1", "email": "x1@example.com", "password": PASSWORD, "admin": true}))).await;
+        assert!(body["detail"].as_str().is_some_and(|d| d.contains("admin")), "{body}");
+    }
+);
+
+plinth_db::db_test!(
+    async fn lockout_answers_429_with_retry_after(db) {
+        let auth = auth_for(&db).await;
+        let app = app!(auth);
+        for _ in 0..5 {
+            let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/auth/login").set_json(json!({"login": "pat", "password": "wrong password!"}))).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, headers, _) = call(&app, test::TestRequest::post().uri("/v1/auth/login").set_json(json!({"login": "pat", "password": PASSWORD}))).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After");
+        assert!((1..=30).contains(&retry));
+    }
+);
+
+plinth_db::db_test!(
+    async fn tokens_and_clients_over_http(db) {
+        let auth = auth_for(&db).await;
+        let app = app!(auth);
+        let admin = sign_in(&app, "root").await;
+        let (status, _, body) = call(&app, test::TestRequest::post().uri("/v1/users/me/api-tokens").insert_header(bearer(&admin)).set_json(json!({"name": "ci", "scopes": ["auth:list-roles"]}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let secret = body["secret"].as_str().expect("secret").to_owned();
+        let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/roles").insert_header(bearer(&secret))).await;
+        assert_eq!(status, StatusCode::OK, "the token's scope works");
+        let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&secret))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "and nothing else");
+        // A plain user cannot mint a client with scopes they lack.
+        let pat = sign_in(&app, "pat").await;
+        let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&pat)).set_json(json!({"client_id": "worker", "scopes": ["*"]}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, body) = call(&app, test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&admin)).set_json(json!({"client_id": "worker", "scopes": ["queue:claim-work:*"]}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let client_secret = body["secret"].as_str().expect("secret").to_owned();
+        let (status, _, who) = call(&app, test::TestRequest::get().uri("/v1/auth/whoami").insert_header(bearer(&client_secret))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(who["kind"], "client");
+        let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&admin)).set_json(json!({"client_id": "worker", "scopes": []}))).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+);

@@ -1,0 +1,286 @@
+//! Organisations, members, invitations, teams and relational grants on both backends.
+
+use plinth_auth::login::LoginRequest;
+use plinth_auth::orgs::{NewOrg, OrgConfig, role};
+use plinth_auth::users::NewUser;
+use plinth_auth::{Auth, AuthConfig, Error, Role};
+use plinth_db::Backend;
+use plinth_db::migrate::{Migrator as _, table_exists};
+use plinth_events::{Context, Events};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn setup(db: &DatabaseConnection, config: AuthConfig) -> Auth {
+    plinth_db::migrate::up(db, &plinth_auth::testing::migrators())
+        .await
+        .expect("migrate");
+    Auth::new(db.clone(), config).await.expect("auth")
+}
+
+async fn user(auth: &Auth, name: &str) -> Uuid {
+    let new = NewUser {
+        username: name.into(),
+        email: format!("{name}@Example.com"),
+        name: None,
+        password: PASSWORD.into(),
+        scopes: vec![],
+    };
+    auth.create_user(&Context::default(), new)
+        .await
+        .expect("create user")
+        .0
+        .id
+}
+
+fn org(name: &str) -> NewOrg {
+    NewOrg {
+        name: name.into(),
+        ..NewOrg::default()
+    }
+}
+
+async fn topics(db: &DatabaseConnection, subject_type: &str, id: Uuid) -> Vec<String> {
+    let events = Events::new(db.clone())
+        .by_subject(subject_type, &id.to_string(), None, 100)
+        .await
+        .expect("events");
+    events.into_iter().rev().map(|e| e.topic).collect()
+}
+
+plinth_db::db_test!(
+    async fn the_last_owner_cannot_leave_be_removed_or_demoted(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let (alice, bob) = (user(&auth, "alice").await, user(&auth, "bob").await);
+        for bad in ["", "Acme", "-acme", "acme-", "ac me", "a/b", "acme:x", &"a".repeat(40)] {
+            assert!(matches!(auth.create_org(&ctx, alice, org(bad)).await, Err(Error::Invalid(_))), "{bad:?}");
+        }
+        let new = NewOrg {
+            display_name: Some("Acme Inc.".into()),
+            billing_email: Some("Billing@Acme.example".into()),
+            ..org("acme")
+        };
+        let acme = auth.create_org(&ctx, alice, new).await.expect("create");
+        assert_eq!((acme.display_name.as_str(), acme.plan.as_str()), ("Acme Inc.", "free"));
+        assert_eq!(acme.billing_email.as_deref(), Some("billing@acme.example"));
+        assert!(matches!(auth.create_org(&ctx, bob, org("acme")).await, Err(Error::Conflict(_))));
+        assert_eq!(auth.get_org("acme").await.expect("get").id, acme.id);
+        assert!(matches!(auth.get_org("nope").await, Err(Error::NotFound(_))));
+        let mine = auth.list_orgs(alice).await.expect("list");
+        assert_eq!((mine.len(), mine[0].org.name.as_str(), mine[0].role.as_str()), (1, "acme", role::OWNER));
+
+        assert!(matches!(auth.add_member(&ctx, "acme", bob, "boss", None).await, Err(Error::Invalid(_))));
+        let added = auth.add_member(&ctx, "acme", bob, role::MEMBER, Some(alice)).await.expect("add");
+        assert_eq!(added.invited_by, Some(alice));
+        assert!(matches!(auth.add_member(&ctx, "acme", bob, role::ADMIN, None).await, Err(Error::Conflict(_))));
+        assert!(matches!(auth.add_member(&ctx, "acme", Uuid::now_v7(), role::MEMBER, None).await, Err(Error::NotFound(_))));
+
+        // Alice is the only owner.
+        let last = |r: Result<_, Error>| matches!(r, Err(Error::Conflict(m)) if m.contains("last owner"));
+        assert!(last(auth.leave_org(&ctx, "acme", alice).await));
+        assert!(last(auth.remove_member(&ctx, "acme", alice).await));
+        assert!(last(auth.change_member_role(&ctx, "acme", alice, role::ADMIN).await.map(|_| ())));
+        // With a second owner she may step down and leave.
+        auth.change_member_role(&ctx, "acme", bob, role::OWNER).await.expect("promote");
+        auth.change_member_role(&ctx, "acme", alice, role::BILLING).await.expect("demote");
+        auth.leave_org(&ctx, "acme", alice).await.expect("leave");
+        assert!(auth.list_orgs(alice).await.expect("list").is_empty());
+        assert!(matches!(auth.remove_member(&ctx, "acme", alice).await, Err(Error::NotFound(_))));
+        assert!(last(auth.leave_org(&ctx, "acme", bob).await));
+        let members = auth.list_members("acme").await.expect("members");
+        assert_eq!(members.iter().map(|m| (m.user_id, m.role.as_str())).collect::<Vec<_>>(), [(bob, role::OWNER)]);
+
+        assert_eq!(
+            topics(&db, "org", acme.id).await,
+            [
+                "org.created",
+                "org.member_added",
+                "org.member_added",
+                "org.role_changed",
+                "org.role_changed",
+                "org.member_left",
+            ],
+            "every accepted change is audited, refused ones are not"
+        );
+    }
+);
+
+plinth_db::db_test!(
+    async fn concurrent_owners_cannot_all_leave(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let owners = [user(&auth, "ann").await, user(&auth, "ben").await, user(&auth, "cid").await];
+        for round in 0..3 {
+            let name = format!("race-{round}");
+            auth.create_org(&ctx, owners[0], org(&name)).await.expect("org");
+            for o in &owners[1..] {
+                auth.add_member(&ctx, &name, *o, role::OWNER, None).await.expect("owner");
+            }
+            // Each owner leaves or steps down at once: one must stay.
+            let (a, b, c) = tokio::join!(
+                auth.leave_org(&ctx, &name, owners[0]),
+                auth.change_member_role(&ctx, &name, owners[1], role::MEMBER),
+                auth.remove_member(&ctx, &name, owners[2]),
+            );
+            let refused = [a.is_err(), b.is_err(), c.is_err()].iter().filter(|e| **e).count();
+            assert_eq!(refused, 1, "round {round}: {a:?} {b:?} {c:?}");
+            for err in [a.err(), b.err(), c.err()].into_iter().flatten() {
+                assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+            }
+            let members = auth.list_members(&name).await.expect("members");
+            assert_eq!(members.iter().filter(|m| m.role == role::OWNER).count(), 1, "round {round}: {members:?}");
+        }
+    }
+);
+
+plinth_db::db_test!(
+    async fn invitations_are_single_use_and_for_the_invited_address(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let (owner, carol, dave) = (user(&auth, "olive").await, user(&auth, "carol").await, user(&auth, "dave").await);
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        let (invitation, token) =
+            auth.invite(&ctx, "acme", " Carol@EXAMPLE.com", role::ADMIN, owner).await.expect("invite");
+        assert!(token.starts_with("plin_"));
+        assert_eq!(invitation.email, "carol@example.com");
+        let stored = plinth_auth::entity::org_invitation::Entity::find_by_id(invitation.id)
+            .one(&*db)
+            .await
+            .expect("q")
+            .expect("row");
+        assert_eq!(stored.token_hash, plinth_db::secret::hash(&token), "only the hash is stored");
+        assert!(!serde_json::to_string(&stored).expect("json").contains(&stored.token_hash), "never serialised");
+        assert_eq!(auth.list_invitations("acme").await.expect("list").len(), 1);
+        let again = auth.invite(&ctx, "acme", "carol@example.com", role::MEMBER, owner).await;
+        assert!(matches!(again, Err(Error::Conflict(_))), "one pending invitation per address");
+        let member = auth.invite(&ctx, "acme", "olive@example.com", role::MEMBER, owner).await;
+        assert!(matches!(member, Err(Error::Conflict(_))), "members are not invited");
+        assert!(matches!(auth.invite(&ctx, "acme", "x@y.z", "root", owner).await, Err(Error::Invalid(_))));
+
+        // Only the invited address may accept, and only once.
+        let wrong = auth.accept_invitation(&ctx, &token, dave).await;
+        assert!(matches!(&wrong, Err(Error::Invalid(m)) if m.contains("another email")), "{wrong:?}");
+        let joined = auth.accept_invitation(&ctx, &token, carol).await.expect("accept");
+        assert_eq!((joined.role.as_str(), joined.invited_by), (role::ADMIN, Some(owner)));
+        assert!(matches!(auth.accept_invitation(&ctx, &token, carol).await, Err(Error::Invalid(_))), "single use");
+        assert!(matches!(auth.decline_invitation(&ctx, &token).await, Err(Error::Invalid(_))));
+        assert!(auth.list_invitations("acme").await.expect("list").is_empty());
+        for garbage in ["", "plin_", "plin_xyz", "plat_0000"] {
+            assert!(matches!(auth.accept_invitation(&ctx, garbage, carol).await, Err(Error::Invalid(_))));
+        }
+
+        // Declined invitations cannot be accepted; a new one replaces them.
+        let (_, declined) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner).await.expect("invite");
+        auth.decline_invitation(&ctx, &declined).await.expect("decline");
+        assert!(matches!(auth.accept_invitation(&ctx, &declined, dave).await, Err(Error::Invalid(_))));
+        let (_, fresh) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner).await.expect("re-invite");
+        // Revoked invitations cannot be accepted either.
+        let pending = auth.list_invitations("acme").await.expect("list");
+        auth.revoke_invitation(&ctx, "acme", pending[0].id).await.expect("revoke");
+        assert!(matches!(auth.revoke_invitation(&ctx, "acme", pending[0].id).await, Err(Error::NotFound(_))));
+        assert!(matches!(auth.accept_invitation(&ctx, &fresh, dave).await, Err(Error::Invalid(_))));
+
+        // Expired invitations cannot be accepted.
+        let short = AuthConfig { orgs: OrgConfig { invitation_secs: 0 }, ..AuthConfig::default() };
+        let expiring = Auth::new(db.conn().clone(), short).await.expect("auth");
+        let (_, stale) = expiring.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner).await.expect("invite");
+        assert!(matches!(auth.accept_invitation(&ctx, &stale, dave).await, Err(Error::Invalid(_))));
+        assert!(auth.list_invitations("acme").await.expect("list").is_empty(), "expired ones are not pending");
+
+        let org_id = auth.get_org("acme").await.expect("org").id;
+        let log = topics(&db, "org", org_id).await;
+        for topic in ["org.invitation_created", "org.invitation_accepted", "org.invitation_declined", "org.invitation_revoked"] {
+            assert!(log.iter().any(|t| t == topic), "{topic} in {log:?}");
+        }
+    }
+);
+
+plinth_db::db_test!(
+    async fn teams_hold_members_of_their_organisation(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let (owner, erin, frank) = (user(&auth, "owner").await, user(&auth, "erin").await, user(&auth, "frank").await);
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        auth.create_org(&ctx, owner, org("other")).await.expect("org");
+        auth.add_member(&ctx, "acme", erin, role::MEMBER, None).await.expect("member");
+        let design = auth.create_team(&ctx, "acme", "design", Some("Designers".into())).await.expect("team");
+        auth.create_team(&ctx, "other", "design", None).await.expect("same name in another org");
+        assert!(matches!(auth.create_team(&ctx, "acme", "design", None).await, Err(Error::Conflict(_))));
+        assert!(matches!(auth.create_team(&ctx, "acme", "Design", None).await, Err(Error::Invalid(_))));
+        assert!(matches!(auth.create_team(&ctx, "nope", "design", None).await, Err(Error::NotFound(_))));
+        assert_eq!(auth.list_teams("acme").await.expect("teams"), std::slice::from_ref(&design));
+
+        let outsider = auth.add_team_member(&ctx, "acme", "design", frank, "member").await;
+        assert!(matches!(outsider, Err(Error::Invalid(_))), "only organisation members join teams");
+        assert!(matches!(auth.add_team_member(&ctx, "acme", "design", erin, "boss").await, Err(Error::Invalid(_))));
+        auth.add_team_member(&ctx, "acme", "design", erin, "maintainer").await.expect("add");
+        auth.add_team_member(&ctx, "acme", "design", owner, "member").await.expect("add");
+        assert!(matches!(auth.add_team_member(&ctx, "acme", "design", erin, "member").await, Err(Error::Conflict(_))));
+        let members = auth.list_team_members("acme", "design").await.expect("members");
+        assert_eq!(members.iter().map(|m| m.user_id).collect::<Vec<_>>(), [erin, owner]);
+
+        auth.remove_team_member(&ctx, "acme", "design", owner).await.expect("remove");
+        assert!(matches!(auth.remove_team_member(&ctx, "acme", "design", owner).await, Err(Error::NotFound(_))));
+        // Leaving the organisation leaves its teams.
+        auth.leave_org(&ctx, "acme", erin).await.expect("leave");
+        assert!(auth.list_team_members("acme", "design").await.expect("members").is_empty());
+        auth.delete_team(&ctx, "acme", "design").await.expect("delete");
+        assert!(matches!(auth.list_team_members("acme", "design").await, Err(Error::NotFound(_))));
+        assert_eq!(
+            topics(&db, "team", design.id).await,
+            ["team.created", "team.member_added", "team.member_added", "team.member_removed", "team.deleted"]
+        );
+    }
+);
+
+plinth_db::db_test!(
+    async fn memberships_grant_scopes_through_roles(db) {
+        let auth = setup(&db, AuthConfig { role_cache_ms: 0, ..AuthConfig::default() }).await;
+        let ctx = Context::default();
+        let (owner, gina) = (user(&auth, "owner").await, user(&auth, "gina").await);
+        auth.put_role(&ctx, Role { id: "org:acme:admin".into(), scopes: vec!["repos:admin:acme/*".into()] }, "")
+            .await
+            .expect("role");
+        auth.put_role(&ctx, Role { id: "team:acme/*".into(), scopes: vec!["docs:edit:acme/<..>".into()] }, "")
+            .await
+            .expect("role");
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        auth.create_team(&ctx, "acme", "design", None).await.expect("team");
+        let request = LoginRequest { login: "gina".into(), password: PASSWORD.into(), mfa_code: None, device_id: None };
+        let access = auth.login(&ctx, request).await.expect("login").tokens.access_token;
+        let scopes = || async { auth.authenticate(&access, None).await.expect("principal").scopes };
+        let held = |scopes: &[String], s: &str| scopes.iter().any(|x| x == s);
+
+        assert!(!held(&scopes().await, "repos:admin:acme/*"));
+        auth.add_member(&ctx, "acme", gina, role::ADMIN, None).await.expect("member");
+        let now = scopes().await;
+        assert!(held(&now, "assume:org:acme:admin") && held(&now, "repos:admin:acme/*"), "{now:?}");
+        auth.add_team_member(&ctx, "acme", "design", gina, "member").await.expect("team");
+        let now = scopes().await;
+        assert!(held(&now, "assume:team:acme/design") && held(&now, "docs:edit:acme/design"), "{now:?}");
+
+        auth.remove_member(&ctx, "acme", gina).await.expect("remove");
+        let now = scopes().await;
+        for gone in ["assume:org:acme:admin", "repos:admin:acme/*", "assume:team:acme/design", "docs:edit:acme/design"] {
+            assert!(!held(&now, gone), "{gone} is gone once the membership is: {now:?}");
+        }
+    }
+);
+
+plinth_db::db_test!(
+    async fn the_orgs_migration_reverts_and_reapplies(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let owner = user(&auth, "owner").await;
+        let backend = Backend::of(&*db).expect("backend");
+        let migrators = plinth_auth::testing::migrators();
+        assert_eq!(plinth_auth::Migrator.migrations().last().map(|m| m.name().to_owned()).as_deref(), Some("m0002_orgs"));
+        plinth_db::migrate::down(&db, &migrators, "auth", 1).await.expect("down");
+        assert!(!table_exists(&*db, backend, "auth_org").await.expect("exists"));
+        assert!(table_exists(&*db, backend, "auth_credential").await.expect("exists"));
+        auth.get_user(owner).await.expect("users survive");
+        plinth_db::migrate::up(&db, &migrators).await.expect("up again");
+        auth.create_org(&Context::default(), owner, org("acme")).await.expect("org after re-applying");
+    }
+);
