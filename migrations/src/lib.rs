@@ -9,5 +9,9 @@ use plinth_db::migrate::Migrator;
 /// Every migrator, dependencies first (events before the crates that record
 /// events, sessions before auth).
 pub fn all() -> Vec<&'static dyn Migrator> {
-    vec![&plinth_events::Migrator, &plinth_sessions::Migrator]
+    vec![
+        &plinth_events::Migrator,
+        &plinth_sessions::Migrator,
+        &plinth_auth::Migrator,
+    ]
 }

@@ -8,25 +8,33 @@ use actix_web::{App, web};
 use plinth_db::sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
 
-use crate::config::HttpConfig;
+use plinth_auth::Auth;
+
+use crate::config::Config;
+use crate::error::Result;
 use crate::{health, metrics, openapi, problems, request_id, v1};
 
-/// What every handler can reach, registered as `web::Data<AppState>`.
+/// What every handler can reach, registered as `web::Data<AppState>`: the
+/// database and every crate's service.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The database pool.
     pub db: DatabaseConnection,
     /// Largest JSON request body accepted, in bytes.
     pub json_limit_bytes: usize,
+    /// Identity and authorisation.
+    pub auth: Auth,
 }
 
 impl AppState {
-    /// State over `db` with the limits of `http`.
-    pub fn new(db: DatabaseConnection, http: &HttpConfig) -> Self {
-        Self {
+    /// Builds every service over `db` from the configuration.
+    pub async fn build(db: DatabaseConnection, config: &Config) -> Result<Self> {
+        let auth = Auth::new(db.clone(), config.auth.clone()).await?;
+        Ok(Self {
             db,
-            json_limit_bytes: http.json_limit_bytes,
-        }
+            json_limit_bytes: config.http.json_limit_bytes,
+            auth,
+        })
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use plinth_migrations::cli::MigrateCommand;
 
+use crate::admin::{self, AdminCommand};
 use crate::config::Config;
 use crate::error::Result;
 use crate::{logging, server};
@@ -32,6 +33,12 @@ pub enum Command {
         #[command(subcommand)]
         command: MigrateCommand,
     },
+    /// Administration: create the first users.
+    Admin {
+        /// The admin command.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
 }
 
 /// Loads the configuration, sets up logging and runs the command.
@@ -40,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     logging::init(&config.log)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(&config).await,
+        Command::Admin { command } => admin::run(&config, command).await,
         Command::Migrate { command } => {
             let db = plinth_db::connect_with(&config.database).await?;
             let result = plinth_migrations::cli::run(&db, &command, &mut std::io::stdout()).await;

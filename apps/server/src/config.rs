@@ -15,7 +15,7 @@ pub const DEFAULT_FILE: &str = "plinth.toml";
 pub const ENV_PREFIX: &str = "PLINTH_";
 
 /// `PLINTH_*` variables that are not configuration keys and are therefore not reported as unknown.
-const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "TEST_POSTGRES_URL"];
+const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "TEST_POSTGRES_URL", "ADMIN_PASSWORD"];
 
 /// The whole server configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Apply pending migrations when `serve` starts.
     pub migrate_on_start: bool,
+    /// Identity: passwords, lockout, sessions, MFA, rate limits.
+    pub auth: plinth_auth::AuthConfig,
 }
 
 /// The HTTP listener and request limits.
@@ -94,6 +96,7 @@ impl Default for Config {
             database: DbConfig::default(),
             log: LogConfig::default(),
             migrate_on_start: true,
+            auth: plinth_auth::AuthConfig::default(),
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum Error {
     /// Connecting, migrating or querying failed.
     #[error(transparent)]
     Db(#[from] plinth_db::Error),
+    /// Building a service or running an admin command failed.
+    #[error(transparent)]
+    Auth(#[from] plinth_auth::Error),
     /// Binding the listener or running the server failed.
     #[error("{context}: {source}")]
     Io {

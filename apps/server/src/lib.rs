@@ -4,6 +4,7 @@
 //! [`app::app`] builds the whole HTTP application from an [`app::AppState`];
 //! [`v1`] is where domain crates mount their routes and OpenAPI documents.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -16,7 +16,8 @@ pub const JSON_PATH: &str = "/openapi.json";
 /// Where the browsable documentation is served.
 pub const DOCS_PATH: &str = "/docs/";
 
-/// The server's own routes; domain crates' documents are nested under `/v1` by [`openapi`].
+/// The server's own routes; domain crates' documents (whose paths carry their
+/// `/v1` prefix) are merged in by [`openapi`].
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -30,9 +31,11 @@ pub const DOCS_PATH: &str = "/docs/";
 )]
 pub struct ServerDoc;
 
-/// The complete document: the server's routes plus [`crate::v1::openapi`] under `/v1`.
+/// The complete document: the server's routes plus [`crate::v1::openapi`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ServerDoc::openapi().nest("/v1", crate::v1::openapi())
+    let mut doc = ServerDoc::openapi();
+    doc.merge(crate::v1::openapi());
+    doc
 }
 
 /// `GET /openapi.json`: the document, rendered once per process.

@@ -31,7 +31,7 @@ pub async fn serve(config: &Config) -> Result<()> {
         tracing::info!("migrate_on_start is false: not migrating");
     }
 
-    let state = AppState::new(db.clone(), &config.http);
+    let state = AppState::build(db.clone(), config).await?;
     let mut server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(config.http.shutdown_timeout_secs)
         .disable_signals();

@@ -6,13 +6,14 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, test, web};
 use plinth_db::testing::TestDb;
-use plinth_server::config::HttpConfig;
 use plinth_server::{AppState, app, app_with};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-fn state(db: &TestDb) -> AppState {
-    AppState::new(db.conn().clone(), &HttpConfig::default())
+async fn state(db: &TestDb) -> AppState {
+    AppState::build(db.conn().clone(), &plinth_server::Config::default())
+        .await
+        .expect("state")
 }
 
 async fn migrate(db: &TestDb) {
@@ -86,7 +87,7 @@ async fn problem<B: MessageBody>(res: ServiceResponse<B>, status: StatusCode) ->
 }
 
 plinth_db::db_test!(async fn healthz_is_ok(db) {
-    let svc = test::init_service(app(state(&db))).await;
+    let svc = test::init_service(app(state(&db).await)).await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/healthz").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().contains_key("x-request-id"));
@@ -95,7 +96,7 @@ plinth_db::db_test!(async fn healthz_is_ok(db) {
 });
 
 plinth_db::db_test!(async fn readyz_needs_every_migration(db) {
-    let svc = test::init_service(app(state(&db))).await;
+    let svc = test::init_service(app(state(&db).await)).await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/readyz").to_request()).await;
     let body = problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     let detail = body["detail"].as_str().unwrap_or_default();
@@ -110,7 +111,7 @@ plinth_db::db_test!(async fn readyz_needs_every_migration(db) {
 });
 
 plinth_db::db_test!(async fn metrics_count_requests(db) {
-    let svc = test::init_service(app(state(&db))).await;
+    let svc = test::init_service(app(state(&db).await)).await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/healthz").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = test::call_service(&svc, test::TestRequest::get().uri("/nowhere").to_request()).await;
@@ -131,7 +132,7 @@ plinth_db::db_test!(async fn metrics_count_requests(db) {
 });
 
 plinth_db::db_test!(async fn openapi_document_lists_the_routes(db) {
-    let svc = test::init_service(app(state(&db))).await;
+    let svc = test::init_service(app(state(&db).await)).await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/openapi.json").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let doc: Value = serde_json::from_slice(&test::read_body(res).await).expect("valid JSON");
@@ -143,7 +144,7 @@ plinth_db::db_test!(async fn openapi_document_lists_the_routes(db) {
 });
 
 plinth_db::db_test!(async fn docs_are_browsable(db) {
-    let svc = test::init_service(app(state(&db))).await;
+    let svc = test::init_service(app(state(&db).await)).await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/docs/").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -165,7 +166,7 @@ plinth_db::db_test!(async fn docs_are_browsable(db) {
 });
 
 plinth_db::db_test!(async fn json_round_trips_through_a_test_route(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let req = test::TestRequest::post()
         .uri("/v1/test/json")
         .set_json(serde_json::json!({"name": "plinth"}))
@@ -175,7 +176,7 @@ plinth_db::db_test!(async fn json_round_trips_through_a_test_route(db) {
 });
 
 plinth_db::db_test!(async fn malformed_json_is_400_naming_the_error(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let req = test::TestRequest::post()
         .uri("/v1/test/json")
         .insert_header((header::CONTENT_TYPE, "application/json"))
@@ -202,8 +203,8 @@ plinth_db::db_test!(async fn malformed_json_is_400_naming_the_error(db) {
 });
 
 plinth_db::db_test!(async fn oversize_body_is_413(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
-    let limit = HttpConfig::default().json_limit_bytes;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
+    let limit = plinth_server::config::HttpConfig::default().json_limit_bytes;
     let name = "x".repeat(limit);
     let req = test::TestRequest::post()
         .uri("/v1/test/json")
@@ -216,7 +217,7 @@ plinth_db::db_test!(async fn oversize_body_is_413(db) {
 });
 
 plinth_db::db_test!(async fn bad_query_and_path_are_client_errors(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let req = test::TestRequest::get().uri("/v1/test/query?n=7").to_request();
     assert_eq!(test::call_service(&svc, req).await.status(), StatusCode::OK);
     let req = test::TestRequest::get().uri("/v1/test/query?n=many").to_request();
@@ -226,7 +227,7 @@ plinth_db::db_test!(async fn bad_query_and_path_are_client_errors(db) {
 });
 
 plinth_db::db_test!(async fn unknown_route_is_404(db) {
-    let svc = test::init_service(app(state(&db))).await;
+    let svc = test::init_service(app(state(&db).await)).await;
     for uri in ["/nowhere", "/v1/nowhere", "/v1", "/healthz/extra"] {
         let res = test::call_service(&svc, test::TestRequest::get().uri(uri).to_request()).await;
         let body = problem(res, StatusCode::NOT_FOUND).await;
@@ -235,7 +236,7 @@ plinth_db::db_test!(async fn unknown_route_is_404(db) {
 });
 
 plinth_db::db_test!(async fn wrong_method_is_405(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let res = test::call_service(&svc, test::TestRequest::post().uri("/healthz").to_request()).await;
     assert_eq!(res.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()), Some("GET"));
     let body = problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
@@ -247,7 +248,7 @@ plinth_db::db_test!(async fn wrong_method_is_405(db) {
 });
 
 plinth_db::db_test!(async fn plain_server_errors_become_problems(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/v1/test/plain-500").to_request()).await;
     let body = problem(res, StatusCode::INTERNAL_SERVER_ERROR).await;
     assert!(!body.to_string().contains("secret"), "{body}");
@@ -256,7 +257,7 @@ plinth_db::db_test!(async fn plain_server_errors_become_problems(db) {
 });
 
 plinth_db::db_test!(async fn panics_become_problems(db) {
-    let svc = test::init_service(app_with(state(&db), test_routes)).await;
+    let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let req = test::TestRequest::get().uri("/v1/test/panic").to_request();
     let res = match svc.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
