@@ -32,8 +32,12 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
 # Run every benchmark.
-bench: bench-rss
+bench: bench-rss bench-auth
 
 # Measure the idle server's resident memory on SQLite.
 bench-rss:
     bash apps/server/scripts/idle-rss.sh
+
+# Authenticated vs trivial route throughput, p99 under concurrent logins, login latency (needs wrk).
+bench-auth:
+    bash apps/server/scripts/bench-auth.sh
