@@ -69,6 +69,7 @@ pub struct OrgMembership {
 
 /// What a new organisation needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewOrg {
     /// Unique slug: 1–39 of `a-z`, `0-9` and `-`, not starting or ending with `-`.

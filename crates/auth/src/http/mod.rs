@@ -6,6 +6,8 @@ mod admin;
 mod errors;
 mod extract;
 mod me;
+mod mfa;
+mod orgs;
 mod sign_in;
 
 use actix_web::web;
@@ -41,6 +43,30 @@ pub use extract::{Authenticated, RequestInfo, bearer};
         admin::list_roles,
         admin::put_role,
         admin::delete_role,
+        mfa::status,
+        mfa::begin,
+        mfa::confirm,
+        mfa::disable,
+        mfa::regenerate_recovery_codes,
+        orgs::create_org,
+        orgs::list_orgs,
+        orgs::get_org,
+        orgs::list_members,
+        orgs::add_member,
+        orgs::change_member_role,
+        orgs::remove_member,
+        orgs::leave_org,
+        orgs::invite,
+        orgs::list_invitations,
+        orgs::revoke_invitation,
+        orgs::accept_invitation,
+        orgs::decline_invitation,
+        orgs::create_team,
+        orgs::list_teams,
+        orgs::delete_team,
+        orgs::list_team_members,
+        orgs::put_team_member,
+        orgs::remove_team_member,
     ),
     components(schemas(
         crate::login::LoginRequest,
@@ -53,12 +79,21 @@ pub use extract::{Authenticated, RequestInfo, bearer};
         me::EmailToken,
         admin::RoleBody,
         admin::DisabledBody,
+        crate::orgs::NewOrg,
+        orgs::NewMember,
+        orgs::RoleChange,
+        orgs::NewInvitation,
+        orgs::InvitationToken,
+        orgs::NewTeam,
+        orgs::TeamRole,
+        mfa::MfaCode,
     )),
-    tags((name = "auth", description = "Sign-in, users, API tokens, clients and roles"))
+    tags((name = "auth", description = "Sign-in, users, API tokens, clients, roles, organisations, teams and MFA"))
 )]
 pub struct ApiDoc;
 
-/// Registers the auth routes: `/auth/*`, `/users/*`, `/clients/*`, `/roles/*`.
+/// Registers the auth routes: `/auth/*`, `/users/*`, `/clients/*`, `/roles/*`,
+/// `/orgs/*`, `/invitations/*`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/auth")
@@ -79,6 +114,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/me/api-tokens", web::post().to(me::create_token))
             .route("/me/api-tokens", web::get().to(me::list_tokens))
             .route("/me/api-tokens/{id}", web::delete().to(me::revoke_token))
+            .route("/me/mfa", web::get().to(mfa::status))
+            .route("/me/mfa", web::post().to(mfa::begin))
+            .route("/me/mfa", web::delete().to(mfa::disable))
+            .route("/me/mfa/confirm", web::post().to(mfa::confirm))
+            .route(
+                "/me/mfa/recovery-codes",
+                web::post().to(mfa::regenerate_recovery_codes),
+            )
             .route("/{id}", web::get().to(me::get_user))
             .route("/{id}/status", web::put().to(me::set_status)),
     )
@@ -95,6 +138,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(admin::list_roles))
             .route("/{id}", web::put().to(admin::put_role))
             .route("/{id}", web::delete().to(admin::delete_role)),
+    )
+    .service(
+        web::scope("/orgs")
+            .route("", web::post().to(orgs::create_org))
+            .route("", web::get().to(orgs::list_orgs))
+            .route("/{org}", web::get().to(orgs::get_org))
+            .route("/{org}/leave", web::post().to(orgs::leave_org))
+            .route("/{org}/members", web::get().to(orgs::list_members))
+            .route("/{org}/members", web::post().to(orgs::add_member))
+            .route(
+                "/{org}/members/{user_id}",
+                web::put().to(orgs::change_member_role),
+            )
+            .route("/{org}/members/{user_id}", web::delete().to(orgs::remove_member))
+            .route("/{org}/invitations", web::post().to(orgs::invite))
+            .route("/{org}/invitations", web::get().to(orgs::list_invitations))
+            .route(
+                "/{org}/invitations/{id}",
+                web::delete().to(orgs::revoke_invitation),
+            )
+            .route("/{org}/teams", web::post().to(orgs::create_team))
+            .route("/{org}/teams", web::get().to(orgs::list_teams))
+            .route("/{org}/teams/{team}", web::delete().to(orgs::delete_team))
+            .route(
+                "/{org}/teams/{team}/members",
+                web::get().to(orgs::list_team_members),
+            )
+            .route(
+                "/{org}/teams/{team}/members/{user_id}",
+                web::put().to(orgs::put_team_member),
+            )
+            .route(
+                "/{org}/teams/{team}/members/{user_id}",
+                web::delete().to(orgs::remove_team_member),
+            ),
+    )
+    .service(
+        web::scope("/invitations")
+            .route("/accept", web::post().to(orgs::accept_invitation))
+            .route("/decline", web::post().to(orgs::decline_invitation)),
     );
 }
 
