@@ -31,6 +31,8 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// Identity: passwords, lockout, sessions, MFA, rate limits.
     pub auth: plinth_auth::AuthConfig,
+    /// Seconds between housekeeping passes (expired sessions and tokens).
+    pub housekeeping_interval_secs: u64,
 }
 
 /// The HTTP listener and request limits.
@@ -97,6 +99,7 @@ impl Default for Config {
             log: LogConfig::default(),
             migrate_on_start: true,
             auth: plinth_auth::AuthConfig::default(),
+            housekeeping_interval_secs: 3600,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod housekeeping;
 pub mod logging;
 pub mod metrics;
 pub mod openapi;

@@ -9,7 +9,7 @@ use plinth_db::Backend;
 use crate::app::{AppState, app};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::metrics;
+use crate::{housekeeping, metrics};
 
 /// Runs the server until a shutdown signal; in-flight requests get
 /// `http.shutdown_timeout_secs` to finish. A second signal stops at once.
@@ -32,6 +32,7 @@ pub async fn serve(config: &Config) -> Result<()> {
     }
 
     let state = AppState::build(db.clone(), config).await?;
+    let state_for_housekeeping = state.auth.clone();
     let mut server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(config.http.shutdown_timeout_secs)
         .disable_signals();
@@ -48,9 +49,14 @@ pub async fn serve(config: &Config) -> Result<()> {
     let server = server.run();
     let signals = actix_web::rt::spawn(stop_on_signal(server.handle(), config.http.shutdown_timeout_secs));
     let upkeep = metrics::spawn_upkeep();
+    let housekeeping = housekeeping::spawn(
+        state_for_housekeeping,
+        Duration::from_secs(config.housekeeping_interval_secs),
+    );
     let result = server.await;
     signals.abort();
     upkeep.abort();
+    housekeeping.abort();
     db.close().await.ok();
     result.map_err(|source| Error::Io {
         context: "the HTTP server failed".to_owned(),

@@ -46,6 +46,23 @@ pub struct NewUser {
     pub scopes: Vec<String>,
 }
 
+/// Profile fields to change; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    /// Display name, 1–200 bytes.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Avatar image URL; empty clears it.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    /// Preferences, a JSON object replacing the current one.
+    #[serde(default)]
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
+    pub preferences: Option<serde_json::Value>,
+}
+
 /// A user as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -295,6 +312,40 @@ impl Auth {
     /// The user with `id` (deleted accounts are not found).
     pub async fn get_user(&self, id: Uuid) -> Result<User> {
         Ok(find_user(&self.db, id).await?.into())
+    }
+
+    /// Changes the profile fields that are given: display name, avatar URL
+    /// (empty clears it) and preferences (a JSON object).
+    pub async fn update_profile(&self, ctx: &Context, id: Uuid, change: ProfileUpdate) -> Result<User> {
+        if change
+            .name
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.len() > 200)
+        {
+            return Err(Error::Invalid("name must be 1-200 bytes".into()));
+        }
+        if change.avatar_url.as_ref().is_some_and(|u| u.len() > 2048) {
+            return Err(Error::Invalid("avatar_url is longer than 2048 bytes".into()));
+        }
+        if change.preferences.as_ref().is_some_and(|p| !p.is_object()) {
+            return Err(Error::Invalid("preferences must be a JSON object".into()));
+        }
+        let txn = self.db.begin().await?;
+        let mut active: user::ActiveModel = find_user(&txn, id).await?.into();
+        if let Some(name) = change.name {
+            active.name = Set(name.trim().to_owned());
+        }
+        if let Some(url) = change.avatar_url {
+            active.avatar_url = Set(Some(url).filter(|u| !u.is_empty()));
+        }
+        if let Some(preferences) = change.preferences {
+            active.preferences = Set(preferences);
+        }
+        active.updated_at = Set(OffsetDateTime::now_utc());
+        let user = active.update(&txn).await?;
+        record(&txn, ctx, NewEvent::new("user.profile_updated", "user", id)).await?;
+        txn.commit().await?;
+        Ok(user.into())
     }
 
     /// Sets an account's status, with a reason and an end for suspensions.

@@ -143,6 +143,15 @@ plinth_db::db_test!(
         let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&pat))).await;
         assert_eq!(status, StatusCode::OK);
 
+        // Profile changes are validated and applied.
+        let (status, _, body) = call(&app, test::TestRequest::patch().uri("/v1/users/me").insert_header(bearer(&pat)).set_json(json!({"name": "Pat Q", "preferences": {"theme": "dark"}}))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!((body["name"].clone(), body["preferences"]["theme"].clone()), (json!("Pat Q"), json!("dark")));
+        let (status, _, _) = call(&app, test::TestRequest::patch().uri("/v1/users/me").insert_header(bearer(&pat)).set_json(json!({"preferences": [1, 2]}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (_, _, me) = call(&app, test::TestRequest::get().uri("/v1/users/me").insert_header(bearer(&pat))).await;
+        assert_eq!(me["preferences"]["theme"], "dark", "the refused change left the profile alone");
+
         // Signing out ends the token.
         let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/auth/logout").insert_header(bearer(&pat))).await;
         assert_eq!(status, StatusCode::NO_CONTENT);

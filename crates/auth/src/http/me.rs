@@ -12,7 +12,7 @@ use super::{Authenticated, RequestInfo, rate_limit, require_all, user_id};
 use crate::Auth;
 use crate::api_tokens::NewApiToken;
 use crate::rate_limit::Endpoint;
-use crate::users::NewUser;
+use crate::users::{NewUser, ProfileUpdate};
 
 type Reply = Result<HttpResponse, Problem>;
 
@@ -32,6 +32,14 @@ pub async fn create_user(auth: web::Data<Auth>, who: Authenticated, body: web::J
     responses((status = 200, description = "The user", body = Object), (status = 401, body = Problem)))]
 pub async fn me(auth: web::Data<Auth>, who: Authenticated) -> Reply {
     Ok(HttpResponse::Ok().json(auth.get_user(user_id(&who)?).await?))
+}
+
+/// Change the caller's name, avatar or preferences.
+#[utoipa::path(patch, path = "/v1/users/me", tag = "auth", request_body = ProfileUpdate,
+    responses((status = 200, description = "The user", body = Object), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_me(auth: web::Data<Auth>, who: Authenticated, body: web::Json<ProfileUpdate>) -> Reply {
+    let id = user_id(&who)?;
+    Ok(HttpResponse::Ok().json(auth.update_profile(&who.context(), id, body.into_inner()).await?))
 }
 
 /// A user's account (yourself, or scope `auth:read-user:<id>`).

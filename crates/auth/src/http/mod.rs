@@ -28,6 +28,7 @@ pub use extract::{Authenticated, RequestInfo, bearer};
         sign_in::revoke_session,
         me::create_user,
         me::me,
+        me::update_me,
         me::get_user,
         me::set_status,
         me::change_password,
@@ -71,6 +72,7 @@ pub use extract::{Authenticated, RequestInfo, bearer};
     components(schemas(
         crate::login::LoginRequest,
         crate::users::NewUser,
+        crate::users::ProfileUpdate,
         crate::api_tokens::NewApiToken,
         crate::clients::NewClient,
         sign_in::RefreshRequest,
@@ -110,6 +112,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::post().to(me::create_user))
             .route("/verify-email", web::post().to(me::verify_email))
             .route("/me", web::get().to(me::me))
+            .route("/me", web::patch().to(me::update_me))
             .route("/me/password", web::post().to(me::change_password))
             .route("/me/api-tokens", web::post().to(me::create_token))
             .route("/me/api-tokens", web::get().to(me::list_tokens))
