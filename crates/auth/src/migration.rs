@@ -1,7 +1,8 @@
 //! Migrations of the auth crate, tracked in `auth_migrations`.
 
 use plinth_db::migrate::{Migration, Steps};
-use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Query, Table};
+use plinth_db::schema::{at, at_null, flag, index, json, text, text_null, uuid_pk};
+use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Query, Table};
 
 /// The auth crate's migrator.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,59 +22,12 @@ impl plinth_db::migrate::Migrator for Migrator {
     }
 }
 
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string().not_null().to_owned()
-}
-
-fn text_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string().null().to_owned()
-}
-
-fn at(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn at_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
-}
-
-fn json(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).json_binary().not_null().to_owned()
-}
-
-fn flag(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .boolean()
-        .not_null()
-        .default(false)
-        .to_owned()
-}
-
-fn uuid_pk() -> ColumnDef {
-    ColumnDef::new("id").uuid().not_null().primary_key().to_owned()
-}
-
 fn user_fk(table: &'static str) -> sea_orm::sea_query::ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(table, "user_id")
         .to("auth_user", "id")
         .on_delete(ForeignKeyAction::Cascade)
         .to_owned()
-}
-
-fn index(s: &mut Steps, name: &str, table: &'static str, cols: &[&'static str], unique: bool) {
-    let mut idx = Index::create();
-    idx.name(name).table(table);
-    if unique {
-        idx.unique();
-    }
-    for c in cols {
-        idx.col(*c);
-    }
-    s.stmt(&idx);
 }
 
 /// Users, credentials, email verification, API tokens, clients and roles.
@@ -136,8 +90,8 @@ impl Migration for Identity {
                 .col(at_null("last_active_at"))
                 .col(at_null("deleted_at")),
         );
-        index(s, "auth_user_username_key", "auth_user", &["username"], true);
-        index(s, "auth_user_email_key", "auth_user", &["email"], true);
+        s.stmt(&index("auth_user_username_key", "auth_user", &["username"], true));
+        s.stmt(&index("auth_user_email_key", "auth_user", &["email"], true));
         s.stmt(
             Table::create()
                 .table("auth_credential")
@@ -171,13 +125,12 @@ impl Migration for Identity {
                 .col(at_null("used_at"))
                 .foreign_key(&mut user_fk("auth_email_token")),
         );
-        index(
-            s,
+        s.stmt(&index(
             "auth_email_token_hash_key",
             "auth_email_token",
             &["token_hash"],
             true,
-        );
+        ));
         s.stmt(
             Table::create()
                 .table("auth_api_token")
@@ -193,20 +146,18 @@ impl Migration for Identity {
                 .col(at_null("revoked_at"))
                 .foreign_key(&mut user_fk("auth_api_token")),
         );
-        index(
-            s,
+        s.stmt(&index(
             "auth_api_token_hash_key",
             "auth_api_token",
             &["token_hash"],
             true,
-        );
-        index(
-            s,
+        ));
+        s.stmt(&index(
             "auth_api_token_user_idx",
             "auth_api_token",
             &["user_id"],
             false,
-        );
+        ));
         s.stmt(
             Table::create()
                 .table("auth_client")
@@ -222,7 +173,12 @@ impl Migration for Identity {
                 .col(at_null("last_used_at"))
                 .col(at("last_rotated_at")),
         );
-        index(s, "auth_client_secret_key", "auth_client", &["secret_hash"], true);
+        s.stmt(&index(
+            "auth_client_secret_key",
+            "auth_client",
+            &["secret_hash"],
+            true,
+        ));
     }
 
     fn down(&self, s: &mut Steps) {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod migrate;
 #[cfg(feature = "http")]
 pub mod problem;
+pub mod schema;
 pub mod secret;
 pub mod sql;
 #[cfg(feature = "testing")]
