@@ -1,0 +1,46 @@
+//! Test support: the blob store tests run on, chosen by the environment.
+//!
+//! By default every test gets a fresh in-memory store. When
+//! [`S3_ENDPOINT_ENV`] is set, tests run against that S3-compatible server
+//! instead, each under its own random key prefix in one bucket (see
+//! `scripts/s3-server.sh`, which starts one and prints the variables).
+
+use uuid::Uuid;
+
+use crate::blob::{BlobConfig, BlobStore, S3Config};
+
+/// The S3-compatible endpoint to test against, e.g. `http://127.0.0.1:9000`.
+pub const S3_ENDPOINT_ENV: &str = "PLINTH_TEST_S3_ENDPOINT";
+/// The bucket on that endpoint (default `plinth-test`).
+pub const S3_BUCKET_ENV: &str = "PLINTH_TEST_S3_BUCKET";
+/// The access key id (default `test`).
+pub const S3_ACCESS_KEY_ENV: &str = "PLINTH_TEST_S3_ACCESS_KEY_ID";
+/// The secret access key (default `test`).
+pub const S3_SECRET_KEY_ENV: &str = "PLINTH_TEST_S3_SECRET_ACCESS_KEY";
+/// The region (default `us-east-1`).
+pub const S3_REGION_ENV: &str = "PLINTH_TEST_S3_REGION";
+
+/// The S3 settings from the environment, with a fresh prefix; `None` when
+/// [`S3_ENDPOINT_ENV`] is unset.
+pub fn s3_config() -> Option<S3Config> {
+    let endpoint = std::env::var(S3_ENDPOINT_ENV).ok().filter(|e| !e.is_empty())?;
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    Some(S3Config {
+        allow_http: endpoint.starts_with("http://"),
+        endpoint: Some(endpoint),
+        bucket: var(S3_BUCKET_ENV, "plinth-test"),
+        region: Some(var(S3_REGION_ENV, "us-east-1")),
+        access_key_id: Some(var(S3_ACCESS_KEY_ENV, "test")),
+        secret_access_key: Some(var(S3_SECRET_KEY_ENV, "test")),
+        prefix: Some(format!("test-{}", Uuid::new_v4().simple())),
+    })
+}
+
+/// A fresh, empty blob store: S3 under a new prefix when configured, memory otherwise.
+///
+/// # Panics
+/// When the S3 settings cannot be used.
+pub fn blob_store() -> BlobStore {
+    let config = s3_config().map_or(BlobConfig::Memory, BlobConfig::S3);
+    BlobStore::from_config(&config).unwrap_or_else(|e| panic!("test blob store {config:?}: {e}"))
+}

@@ -1,0 +1,127 @@
+//! Resumable uploads: interrupted appends keep their bytes, offsets are
+//! checked, and the last byte turns the upload into a file.
+
+use plinth_file_store::{Error, NewUpload, key, sniff};
+use serde_json::json;
+
+use crate::common::*;
+
+fn new_upload(bucket: &str, length: usize) -> NewUpload {
+    NewUpload {
+        bucket: bucket.to_owned(),
+        name: "../upload.bin".to_owned(),
+        meta: json!({"source": "test"}),
+        length: length as u64,
+    }
+}
+
+plinth_db::db_test!(
+    async fn an_interrupted_upload_resumes_from_the_stored_offset(db) {
+        let store = store(&db).await;
+        let content = data(3 * 1024 * 1024 + 17);
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, content.len())).await.expect("create");
+        assert_eq!((upload.offset(), upload.length()), (0, content.len() as u64));
+
+        // The connection drops after the first MiB: what arrived is kept.
+        let first = 1024 * 1024;
+        let broken = store.append(&ctx(), upload.id, 0, broken_stream(&content[..first])).await;
+        assert!(matches!(broken, Err(Error::Body(_))), "{broken:?}");
+        let resumed = store.upload(upload.id).await.expect("upload");
+        assert_eq!(resumed.offset(), first as u64);
+        assert_eq!(resumed.part_list().len(), 1);
+        assert!(resumed.file.is_none());
+        assert!(store.list(DOCS, None, 10).await.expect("list").is_empty(), "no file before the end");
+
+        // A client that lost track is told the real offset.
+        let stale = store.append(&ctx(), upload.id, 0, stream_of(&content, 1000)).await;
+        assert!(
+            matches!(stale, Err(Error::OffsetMismatch { expected, given: 0 }) if expected == first as u64),
+            "{stale:?}"
+        );
+
+        let middle = 2 * 1024 * 1024;
+        let upload = store
+            .append(&ctx(), upload.id, first as u64, stream_of(&content[first..middle], 50_000))
+            .await
+            .expect("append");
+        assert_eq!(upload.offset(), middle as u64);
+        let done = store
+            .append(&ctx(), upload.id, middle as u64, stream_of(&content[middle..], 50_000))
+            .await
+            .expect("last append");
+        let file = store.upload_file(&done).await.expect("file").expect("complete");
+        assert_eq!(file.name, "..upload.bin");
+        assert_eq!(file.meta, json!({"source": "test"}));
+        assert_eq!(file.content_length, content.len() as i64);
+        assert_eq!(file.checksum, blake3::hash(&content).to_hex().to_string());
+        assert!(read_all(store.content(&file).await.expect("content")).await == content);
+        assert!(keys(store.blobs(), key::UPLOADS).await.is_empty(), "parts are removed");
+
+        // Asking again after completion answers with the same file.
+        let again = store
+            .append(&ctx(), upload.id, content.len() as u64, stream_of(b"", 1))
+            .await
+            .expect("append at the end");
+        assert_eq!(again.file, Some(file.id));
+        assert_eq!(store.upload(upload.id).await.expect("upload").file, Some(file.id));
+    }
+);
+
+plinth_db::db_test!(
+    async fn a_zero_length_upload_is_complete_at_once(db) {
+        let store = store(&db).await;
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, 0)).await.expect("create");
+        let file = store.upload_file(&upload).await.expect("file").expect("complete");
+        assert_eq!(file.content_length, 0);
+        assert_eq!(file.content_type, sniff::OCTET_STREAM);
+    }
+);
+
+plinth_db::db_test!(
+    async fn upload_limits_and_types_are_enforced(db) {
+        let store = store(&db).await;
+        let too_long = store.create_upload(&ctx(), new_upload(TINY, TINY_MAX as usize + 1)).await;
+        assert!(matches!(too_long, Err(Error::TooLarge { .. })), "{too_long:?}");
+        let unknown = store.create_upload(&ctx(), new_upload("nope", 1)).await;
+        assert!(matches!(unknown, Err(Error::UnknownBucket(_))), "{unknown:?}");
+
+        let upload = store.create_upload(&ctx(), new_upload(TINY, 4)).await.expect("create");
+        let over = store.append(&ctx(), upload.id, 0, stream_of(b"12345", 2)).await;
+        assert!(matches!(over, Err(Error::TooLarge { .. })), "{over:?}");
+        assert_eq!(store.upload(upload.id).await.expect("upload").offset(), 0);
+
+        // Enough bytes to sniff at once: refused before anything is stored.
+        let text = "plain text, not an image ".repeat(400);
+        let upload = store.create_upload(&ctx(), new_upload(IMAGES, text.len() + 10)).await.expect("create");
+        let early = store.append(&ctx(), upload.id, 0, stream_of(text.as_bytes(), 4096)).await;
+        assert!(matches!(early, Err(Error::UnsupportedType { .. })), "{early:?}");
+        assert!(keys(store.blobs(), key::UPLOADS).await.is_empty());
+
+        // Too few bytes to tell: refused on completion, and the upload ends.
+        let upload = store.create_upload(&ctx(), new_upload(IMAGES, 10)).await.expect("create");
+        store.append(&ctx(), upload.id, 0, stream_of(b"hello", 5)).await.expect("first half");
+        let late = store.append(&ctx(), upload.id, 5, stream_of(b"world", 5)).await;
+        assert!(matches!(late, Err(Error::UnsupportedType { .. })), "{late:?}");
+        assert!(matches!(store.upload(upload.id).await, Err(Error::Db(plinth_db::Error::NotFound(_)))));
+
+        // An image in pieces smaller than the sniffing window is accepted.
+        let upload = store.create_upload(&ctx(), new_upload(IMAGES, PNG.len())).await.expect("create");
+        store.append(&ctx(), upload.id, 0, stream_of(&PNG[..10], 3)).await.expect("first");
+        let done = store.append(&ctx(), upload.id, 10, stream_of(&PNG[10..], 7)).await.expect("rest");
+        let file = store.upload_file(&done).await.expect("file").expect("complete");
+        assert_eq!(file.content_type, "image/png");
+    }
+);
+
+plinth_db::db_test!(
+    async fn a_cancelled_upload_is_gone(db) {
+        let store = store(&db).await;
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, 10)).await.expect("create");
+        store.append(&ctx(), upload.id, 0, stream_of(b"abc", 3)).await.expect("append");
+        store.cancel_upload(upload.id).await.expect("cancel");
+        assert!(store.upload(upload.id).await.is_err());
+        assert!(store.cancel_upload(upload.id).await.is_err());
+        let report = store.sweep(std::time::Duration::ZERO).await.expect("sweep");
+        assert_eq!(report.deleted_blobs, 1, "the part goes with the sweep");
+    }
+);
