@@ -32,7 +32,7 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
 # Run every benchmark.
-bench: bench-rss bench-auth
+bench: bench-rss bench-auth bench-files
 
 # Measure the idle server's resident memory on SQLite.
 bench-rss:
@@ -41,3 +41,7 @@ bench-rss:
 # Authenticated vs trivial route throughput, p99 under concurrent logins, login latency (needs wrk).
 bench-auth:
     bash apps/server/scripts/bench-auth.sh
+
+# Upload and download 1 GiB over HTTP beside dd on the same disk.
+bench-files:
+    cargo bench -p plinth-file-store --bench transfer
