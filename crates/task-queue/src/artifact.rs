@@ -1,0 +1,191 @@
+//! Artifacts of a run: references to content, links to other artifacts of
+//! the run, and errors explaining missing content.
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::clock::db_time;
+use crate::entity::artifact;
+use crate::page::{self, Page};
+use crate::state::ArtifactKind;
+use crate::{Artifact, Error, Queue, Result, WorkerRef, validate};
+use plinth_db::OptionExt;
+
+/// Links followed at most when resolving an artifact.
+pub const MAX_LINK_DEPTH: usize = 10;
+/// Expiry of artifacts of tasks without one.
+const DEFAULT_TTL: Duration = Duration::days(365);
+
+/// What an artifact holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ArtifactBody {
+    /// Content stored elsewhere, at `url`.
+    Reference {
+        /// Where the content is.
+        url: String,
+        /// Its media type.
+        content_type: String,
+    },
+    /// Another artifact of the same run.
+    Link {
+        /// Name of the target artifact.
+        artifact: String,
+    },
+    /// Content that could not be produced.
+    Error {
+        /// Short machine-readable reason, e.g. `file-missing-on-worker`.
+        reason: String,
+        /// Explanation for a human.
+        message: String,
+    },
+}
+
+/// An artifact to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewArtifact {
+    /// `/`-separated name, e.g. `public/logs/live.log`.
+    pub name: String,
+    /// What it holds.
+    #[serde(flatten)]
+    pub body: ArtifactBody,
+    /// When it may be deleted; the task's expiry (or a year) when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires: Option<OffsetDateTime>,
+}
+
+impl Queue {
+    /// Creates an artifact on run `run_id` of a task, which `worker` must
+    /// hold. Creating the same artifact again returns it; a different one
+    /// under the same name is a conflict.
+    pub async fn create_artifact(
+        &self,
+        task_id: Uuid,
+        run_id: i32,
+        worker: &WorkerRef,
+        new: NewArtifact,
+    ) -> Result<Artifact> {
+        validate::artifact_name(&new.name)?;
+        let task = self.task(task_id).await?;
+        if !worker.holds(&task, run_id) {
+            return Err(Error::not_held(task_id, run_id));
+        }
+        let now = self.now();
+        let (kind, content_type, details) = match &new.body {
+            ArtifactBody::Reference { url, content_type } => {
+                validate::text("artifact url", url, validate::MAX_NAME_LEN * 4)?;
+                validate::text("content type", content_type, 255)?;
+                (
+                    ArtifactKind::Reference,
+                    content_type.clone(),
+                    json!({ "url": url }),
+                )
+            }
+            ArtifactBody::Link { artifact: target } => {
+                validate::artifact_name(target)?;
+                let target_row = self.artifact(task_id, run_id, target).await?;
+                (
+                    ArtifactKind::Link,
+                    target_row.content_type,
+                    json!({ "artifact": target }),
+                )
+            }
+            ArtifactBody::Error { reason, message } => {
+                validate::ident("error reason", reason)?;
+                validate::text("error message", message, crate::report::MAX_ERROR_LEN)?;
+                (
+                    ArtifactKind::Error,
+                    "application/json".to_owned(),
+                    json!({ "reason": reason, "message": message }),
+                )
+            }
+        };
+        let expires = db_time(new.expires.or(task.expires).unwrap_or(now + DEFAULT_TTL));
+        let row = artifact::ActiveModel {
+            task_id: Set(task_id),
+            run_id: Set(run_id),
+            name: Set(new.name.clone()),
+            kind: Set(kind),
+            content_type: Set(content_type.clone()),
+            details: Set(details.clone()),
+            expires: Set(expires),
+            created_at: Set(now),
+        };
+        artifact::Entity::insert(row)
+            .on_conflict_do_nothing()
+            .exec_without_returning(self.db())
+            .await?;
+        let stored = self.artifact(task_id, run_id, &new.name).await?;
+        if (stored.kind, &stored.content_type, &stored.details) != (kind, &content_type, &details) {
+            return Err(Error::Conflict(format!(
+                "artifact `{}` of run {run_id} of task {task_id} exists with different content",
+                new.name
+            )));
+        }
+        Ok(stored)
+    }
+
+    /// The artifact `name` of run `run_id` of a task.
+    pub async fn artifact(&self, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
+        Ok(artifact::Entity::find_by_id((task_id, run_id, name.to_owned()))
+            .one(self.db())
+            .await?
+            .or_not_found(format!("artifact `{name}` of run {run_id} of task {task_id}"))?)
+    }
+
+    /// The artifact `name` of run `run_id`, following links to the
+    /// reference or error they end at.
+    pub async fn resolve_artifact(&self, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
+        let mut current = self.artifact(task_id, run_id, name).await?;
+        for _ in 0..MAX_LINK_DEPTH {
+            if current.kind != ArtifactKind::Link {
+                return Ok(current);
+            }
+            let target = current.details["artifact"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            current = self.artifact(task_id, run_id, &target).await?;
+        }
+        Err(Error::Conflict(format!(
+            "artifact `{name}` links more than {MAX_LINK_DEPTH} deep"
+        )))
+    }
+
+    /// The artifact `name` of the latest run of a task that has one.
+    pub async fn latest_artifact(&self, task_id: Uuid, name: &str) -> Result<Artifact> {
+        Ok(artifact::Entity::find()
+            .filter(artifact::Column::TaskId.eq(task_id))
+            .filter(artifact::Column::Name.eq(name))
+            .order_by_desc(artifact::Column::RunId)
+            .one(self.db())
+            .await?
+            .or_not_found(format!("artifact `{name}` of task {task_id}"))?)
+    }
+
+    /// The artifacts of run `run_id` of a task, by name.
+    pub async fn artifacts(
+        &self,
+        task_id: Uuid,
+        run_id: i32,
+        continuation: Option<&str>,
+        limit: u64,
+    ) -> Result<Page<Artifact>> {
+        let limit = page::limit(limit);
+        let mut query = artifact::Entity::find()
+            .filter(artifact::Column::TaskId.eq(task_id))
+            .filter(artifact::Column::RunId.eq(run_id));
+        if let Some(after) = continuation {
+            query = query.filter(artifact::Column::Name.gt(after));
+        }
+        let items = query
+            .order_by_asc(artifact::Column::Name)
+            .limit(limit)
+            .all(self.db())
+            .await?;
+        Ok(Page::of(items, limit, |a| a.name.clone()))
+    }
+}

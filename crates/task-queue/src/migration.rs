@@ -1,0 +1,312 @@
+//! Migrations of the task queue, tracked in `queue_migrations`.
+
+use plinth_db::migrate::{Migration, Steps};
+use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table, TableCreateStatement};
+
+/// The task queue's migrator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+impl plinth_db::migrate::Migrator for Migrator {
+    fn crate_name(&self) -> &'static str {
+        "queue"
+    }
+
+    fn migration_table_name(&self) -> &'static str {
+        "queue_migrations"
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![Box::new(CreateTables)]
+    }
+}
+
+/// Tables in creation order; dropped in reverse.
+const TABLES: [&str; 10] = [
+    "queue_task",
+    "queue_run",
+    "queue_dependency",
+    "queue_group",
+    "queue_artifact",
+    "queue_provisioner",
+    "queue_worker_type",
+    "queue_worker",
+    "queue_index",
+    "queue_index_namespace",
+];
+
+/// Indexes that sea-query cannot express (partial, descending), in SQL both backends accept.
+const INDEXES: &[&str] = &[
+    "CREATE INDEX queue_task_claim_idx ON queue_task (queue, priority DESC, run_at, id) \
+     WHERE state = 'pending'",
+    "CREATE INDEX queue_task_lease_idx ON queue_task (taken_until) WHERE state = 'running'",
+    "CREATE INDEX queue_task_deadline_idx ON queue_task (deadline) \
+     WHERE state IN ('unscheduled', 'pending', 'running') AND deadline IS NOT NULL",
+    "CREATE UNIQUE INDEX queue_task_unique_key_idx ON queue_task (unique_key) \
+     WHERE state IN ('unscheduled', 'pending', 'running') AND unique_key IS NOT NULL",
+    "CREATE INDEX queue_task_group_idx ON queue_task (task_group_id, id) WHERE task_group_id IS NOT NULL",
+    "CREATE INDEX queue_task_resolved_idx ON queue_task (state, resolved_at) \
+     WHERE state IN ('completed', 'failed', 'exception')",
+    "CREATE INDEX queue_task_expires_idx ON queue_task (expires) WHERE expires IS NOT NULL",
+    "CREATE INDEX queue_dependency_dependent_idx ON queue_dependency (dependent_task_id, satisfied)",
+    "CREATE INDEX queue_artifact_expires_idx ON queue_artifact (expires)",
+    "CREATE INDEX queue_index_rank_idx ON queue_index (namespace, rank)",
+    "CREATE INDEX queue_index_expires_idx ON queue_index (expires)",
+];
+
+struct CreateTables;
+
+impl Migration for CreateTables {
+    fn name(&self) -> &str {
+        "m0001_create_tables"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        for table in [
+            task(),
+            run(),
+            dependency(),
+            group(),
+            artifact(),
+            provisioner(),
+            worker_type(),
+            worker(),
+            indexed(),
+            namespace(),
+        ] {
+            s.stmt(&table);
+        }
+        for index in INDEXES {
+            s.sql(*index);
+        }
+    }
+
+    fn down(&self, s: &mut Steps) {
+        for table in TABLES.iter().rev() {
+            s.stmt(Table::drop().table(*table));
+        }
+    }
+}
+
+fn text(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).string().not_null().to_owned()
+}
+
+fn text_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).string().null().to_owned()
+}
+
+fn at(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+fn at_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
+}
+
+fn json(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).json_binary().not_null().to_owned()
+}
+
+fn int(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).integer().not_null().to_owned()
+}
+
+fn big(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().to_owned()
+}
+
+/// A foreign key from `table.task_id` to the task, deleted with it.
+fn task_fk(table: &'static str) -> sea_orm::sea_query::ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(table, "task_id")
+        .to("queue_task", "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+fn pk(cols: &[&'static str]) -> sea_orm::sea_query::IndexCreateStatement {
+    let mut index = Index::create();
+    for col in cols {
+        index.col(*col);
+    }
+    index
+}
+
+fn task() -> TableCreateStatement {
+    Table::create()
+        .table("queue_task")
+        .col(ColumnDef::new("id").uuid().not_null().primary_key())
+        .col(text("queue"))
+        .col(text("task_type"))
+        .col(json("payload"))
+        .col(int("priority"))
+        .col(text("state"))
+        .col(ColumnDef::new("run_id").integer().null())
+        .col(text_null("run_reason"))
+        .col(at_null("scheduled_at"))
+        .col(at("run_at"))
+        .col(int("attempts"))
+        .col(int("max_attempts"))
+        .col(int("retries_left"))
+        .col(big("backoff_base_ms"))
+        .col(big("backoff_max_ms"))
+        .col(ColumnDef::new("timeout_ms").big_integer().null())
+        .col(at_null("deadline"))
+        .col(at_null("expires"))
+        .col(text_null("worker_group"))
+        .col(text_null("worker_id"))
+        .col(at_null("taken_until"))
+        .col(at_null("started_at"))
+        .col(at_null("resolved_at"))
+        .col(text_null("reason"))
+        .col(text_null("error"))
+        .col(ColumnDef::new("result").json_binary().null())
+        .col(text_null("unique_key"))
+        .col(json("tags"))
+        .col(ColumnDef::new("task_group_id").uuid().null())
+        .col(text("scheduler_id"))
+        .col(text("requires"))
+        .col(ColumnDef::new("record_events").boolean().not_null())
+        .col(text("definition_hash"))
+        .col(at("created_at"))
+        .col(at("updated_at"))
+        .to_owned()
+}
+
+fn run() -> TableCreateStatement {
+    Table::create()
+        .table("queue_run")
+        .col(ColumnDef::new("task_id").uuid().not_null())
+        .col(int("run_id"))
+        .col(text("state"))
+        .col(text("reason_created"))
+        .col(text_null("reason_resolved"))
+        .col(text_null("worker_group"))
+        .col(text_null("worker_id"))
+        .col(at_null("taken_until"))
+        .col(at("scheduled"))
+        .col(at_null("started"))
+        .col(at_null("resolved"))
+        .col(text_null("error"))
+        // No foreign key: a run row is written for every run that ends, and
+        // the per-row key check costs more than pruning deletes runs itself.
+        .primary_key(&mut pk(&["task_id", "run_id"]))
+        .to_owned()
+}
+
+fn dependency() -> TableCreateStatement {
+    Table::create()
+        .table("queue_dependency")
+        .col(ColumnDef::new("required_task_id").uuid().not_null())
+        .col(ColumnDef::new("dependent_task_id").uuid().not_null())
+        .col(text("requires"))
+        .col(ColumnDef::new("satisfied").boolean().not_null())
+        .primary_key(&mut pk(&["required_task_id", "dependent_task_id"]))
+        .foreign_key(
+            &mut ForeignKey::create()
+                .from("queue_dependency", "dependent_task_id")
+                .to("queue_task", "id")
+                .on_delete(ForeignKeyAction::Cascade)
+                .to_owned(),
+        )
+        .to_owned()
+}
+
+fn group() -> TableCreateStatement {
+    Table::create()
+        .table("queue_group")
+        .col(ColumnDef::new("id").uuid().not_null().primary_key())
+        .col(text("scheduler_id"))
+        .col(at_null("sealed_at"))
+        .col(at_null("resolved_at"))
+        .col(at("created_at"))
+        .to_owned()
+}
+
+fn artifact() -> TableCreateStatement {
+    Table::create()
+        .table("queue_artifact")
+        .col(ColumnDef::new("task_id").uuid().not_null())
+        .col(int("run_id"))
+        .col(text("name"))
+        .col(text("kind"))
+        .col(text("content_type"))
+        .col(json("details"))
+        .col(at("expires"))
+        .col(at("created_at"))
+        .primary_key(&mut pk(&["task_id", "run_id", "name"]))
+        .foreign_key(&mut task_fk("queue_artifact"))
+        .to_owned()
+}
+
+fn provisioner() -> TableCreateStatement {
+    Table::create()
+        .table("queue_provisioner")
+        .col(ColumnDef::new("provisioner_id").string().not_null().primary_key())
+        .col(text("description"))
+        .col(text("stability"))
+        .col(at("last_date_active"))
+        .col(at("expires"))
+        .to_owned()
+}
+
+fn worker_type() -> TableCreateStatement {
+    Table::create()
+        .table("queue_worker_type")
+        .col(text("provisioner_id"))
+        .col(text("worker_type"))
+        .col(text("description"))
+        .col(text("stability"))
+        .col(at("last_date_active"))
+        .col(at("expires"))
+        .primary_key(&mut pk(&["provisioner_id", "worker_type"]))
+        .to_owned()
+}
+
+fn worker() -> TableCreateStatement {
+    Table::create()
+        .table("queue_worker")
+        .col(text("provisioner_id"))
+        .col(text("worker_type"))
+        .col(text("worker_group"))
+        .col(text("worker_id"))
+        .col(json("recent_tasks"))
+        .col(at_null("quarantine_until"))
+        .col(at("first_claim"))
+        .col(at("last_date_active"))
+        .col(at("expires"))
+        .primary_key(&mut pk(&[
+            "provisioner_id",
+            "worker_type",
+            "worker_group",
+            "worker_id",
+        ]))
+        .to_owned()
+}
+
+fn indexed() -> TableCreateStatement {
+    Table::create()
+        .table("queue_index")
+        .col(text("namespace"))
+        .col(text("name"))
+        .col(big("rank"))
+        .col(ColumnDef::new("task_id").uuid().not_null())
+        .col(json("data"))
+        .col(at("expires"))
+        .primary_key(&mut pk(&["namespace", "name"]))
+        .to_owned()
+}
+
+fn namespace() -> TableCreateStatement {
+    Table::create()
+        .table("queue_index_namespace")
+        .col(text("parent"))
+        .col(text("name"))
+        .col(at("expires"))
+        .primary_key(&mut pk(&["parent", "name"]))
+        .to_owned()
+}

@@ -1,0 +1,127 @@
+//! Workers reporting how their runs ended.
+
+use std::collections::HashMap;
+
+use plinth_events::Context;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::{begin, lock_tasks};
+use crate::transition::{Outcome, end_run};
+use crate::{Error, Queue, Result, Task, WorkerRef, validate};
+
+/// Longest error message kept; longer ones are cut.
+pub const MAX_ERROR_LEN: usize = 16 * 1024;
+
+/// A worker's report on a run it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The task.
+    pub task_id: Uuid,
+    /// The run the worker holds.
+    pub run_id: i32,
+    /// The worker.
+    pub worker: WorkerRef,
+    /// How the run ended.
+    pub outcome: Outcome,
+}
+
+impl Queue {
+    /// Ends a run the worker holds: the task resolves, or gets a new pending
+    /// run where retries are allowed and remain. Not found when the task does
+    /// not exist; a conflict when the worker does not hold that run.
+    pub async fn report(&self, ctx: &Context, report: Report) -> Result<Task> {
+        let (task_id, run_id) = (report.task_id, report.run_id);
+        match self.report_many(ctx, vec![report]).await?.pop().flatten() {
+            Some(task) => Ok(task),
+            None => {
+                self.task(task_id).await?;
+                Err(Error::not_held(task_id, run_id))
+            }
+        }
+    }
+
+    /// Ends several runs in one transaction; `None` for each run the worker
+    /// does not hold (or whose task does not exist), in request order.
+    pub async fn report_many(&self, ctx: &Context, reports: Vec<Report>) -> Result<Vec<Option<Task>>> {
+        let mut checked = Vec::with_capacity(reports.len());
+        for report in reports {
+            checked.push(self.checked(report)?);
+        }
+        let ids: Vec<Uuid> = checked.iter().map(|r| r.task_id).collect();
+        let now = self.now();
+        let t0 = std::time::Instant::now();
+        let txn = begin(self.db()).await?;
+        let mut tasks: HashMap<Uuid, Task> = lock_tasks(&txn, &ids)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        if std::env::var("QT_TRACE").is_ok() {
+            eprintln!("lock {:?}", t0.elapsed());
+        }
+        let mut ended = Vec::new();
+        let mut order = Vec::with_capacity(checked.len());
+        for report in checked {
+            let held = tasks
+                .get(&report.task_id)
+                .is_some_and(|t| report.worker.holds(t, report.run_id));
+            if let (true, Some(task)) = (held, tasks.remove(&report.task_id)) {
+                order.push(Some(report.task_id));
+                ended.push(end_run(task, report.outcome, now));
+            } else {
+                order.push(None);
+            }
+        }
+        let changed: HashMap<Uuid, Task> = self
+            .apply_ended(&txn, ctx, ended, now)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        txn.commit().await?;
+        if std::env::var("QT_TRACE").is_ok() {
+            eprintln!("report total {:?}", t0.elapsed());
+        }
+        Ok(order
+            .into_iter()
+            .map(|id| id.and_then(|id| changed.get(&id).cloned()))
+            .collect())
+    }
+
+    /// Validates a report: a reason workers may give, a result within the
+    /// size limit; long error messages are cut.
+    fn checked(&self, mut report: Report) -> Result<Report> {
+        report.worker.validate()?;
+        match &mut report.outcome {
+            Outcome::Completed { result: Some(result) } => {
+                validate::payload_size(result, self.config().max_payload_bytes)?;
+            }
+            Outcome::Completed { result: None } => {}
+            Outcome::Failed { error, .. } => truncate(error),
+            Outcome::Exception { reason, error } => {
+                if !reason.reportable() {
+                    return Err(Error::Invalid(format!(
+                        "workers may not report the exception reason {}",
+                        sea_orm::ActiveEnum::to_value(reason)
+                    )));
+                }
+                if let Some(error) = error {
+                    truncate(error);
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Cuts `text` to [`MAX_ERROR_LEN`] bytes on a character boundary.
+pub(crate) fn truncate(text: &mut String) {
+    if text.len() > MAX_ERROR_LEN {
+        let mut end = MAX_ERROR_LEN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
