@@ -1,14 +1,16 @@
 //! Checking an access token on a request.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::entity::session;
-use crate::token::TokenKind;
-use crate::validity::{check, find};
+use crate::entity::{session, token};
+use crate::token::{TokenKind, parse};
+use crate::validity::{check, find_hash};
 use crate::{Result, Session, Sessions, Subject};
 
 /// A valid access token's session.
@@ -30,6 +32,21 @@ impl Authenticated {
     }
 }
 
+/// What an access token resolved to, as the cache keeps it.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    token: token::Model,
+    session: session::Model,
+    /// The session's last recorded activity as this process knows it.
+    last_active: Mutex<OffsetDateTime>,
+}
+
+impl Resolved {
+    fn last_active(&self) -> MutexGuard<'_, OffsetDateTime> {
+        self.last_active.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Sessions {
     /// The session of `access_token`, if the token is well-formed, known,
     /// unexpired and unrevoked and its session is usable.
@@ -39,18 +56,43 @@ impl Sessions {
     /// [`SessionExpired`](crate::Error::SessionExpired) and
     /// [`Revoked`](crate::Error::Revoked) (sign in again).
     ///
+    /// What a token resolves to is cached for
+    /// [`cache_ms`](crate::SessionConfig::cache_ms), so most requests do not
+    /// touch the database; expiry is still checked on every call, and every
+    /// change this process makes to a session (revoking, refreshing, data,
+    /// second factor) drops its cached tokens at once.
+    ///
     /// Records the session's activity, writing `last_active_at` at most once
     /// per touch interval so that requests are not each a write; the touch
     /// is bookkeeping, not an event.
     pub async fn authenticate(&self, access_token: &str) -> Result<Authenticated> {
         let now = self.now();
-        let (token, mut session) = find(&self.db, TokenKind::Access, access_token).await?;
-        check(&token, &session, &self.config, now)?;
-        if now
-            >= session
-                .last_active_at
-                .saturating_add(self.config.touch_interval())
-        {
+        let hash = parse(access_token, TokenKind::Access)?;
+        let resolved = match self.cache.get(hash.as_str()) {
+            Some(hit) => hit,
+            None => {
+                let stamp = self.cache.stamp();
+                let (token, session) = find_hash(&self.db, TokenKind::Access, &hash).await?;
+                let resolved = Resolved {
+                    last_active: Mutex::new(session.last_active_at),
+                    token,
+                    session,
+                };
+                self.cache.insert(hash, resolved.session.id, stamp, resolved)
+            }
+        };
+        let mut session = resolved.session.clone();
+        session.last_active_at = *resolved.last_active();
+        check(&resolved.token, &session, &self.config, now)?;
+        let due = {
+            let mut last = resolved.last_active();
+            let due = now >= last.saturating_add(self.config.touch_interval());
+            if due {
+                *last = now;
+            }
+            due
+        };
+        if due {
             session::Entity::update_many()
                 .col_expr(session::Column::LastActiveAt, Expr::value(now))
                 .filter(session::Column::Id.eq(session.id))
@@ -60,8 +102,8 @@ impl Sessions {
         }
         Ok(Authenticated {
             session: session.into(),
-            token_id: token.id,
-            expires_at: token.expires_at,
+            token_id: resolved.token.id,
+            expires_at: resolved.token.expires_at,
         })
     }
 }

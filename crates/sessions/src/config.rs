@@ -31,6 +31,13 @@ pub struct SessionConfig {
     pub retention_secs: u64,
     /// Rows deleted per statement by cleanup (default 500).
     pub cleanup_batch_size: u64,
+    /// Milliseconds a process keeps what an access token resolved to
+    /// (default 5000); 0 disables the cache. Revocations, refreshes and other
+    /// changes made through this process apply at once; those made by other
+    /// processes sharing the database apply within this time.
+    pub cache_ms: u64,
+    /// Most access tokens cached at once (default 10000).
+    pub cache_capacity: u64,
 }
 
 impl Default for SessionConfig {
@@ -45,6 +52,8 @@ impl Default for SessionConfig {
             touch_interval_secs: 60,
             retention_secs: 7 * DAY,
             cleanup_batch_size: 500,
+            cache_ms: 5_000,
+            cache_capacity: 10_000,
         }
     }
 }
@@ -83,6 +92,11 @@ impl SessionConfig {
     /// How long dead rows are kept.
     pub fn retention(&self) -> Duration {
         seconds(self.retention_secs)
+    }
+
+    /// How long a resolved access token is cached.
+    pub fn cache_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.cache_ms)
     }
 }
 

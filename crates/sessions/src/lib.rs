@@ -8,7 +8,9 @@
 //! ([`Sessions::authenticate`]) and a long-lived refresh token (`plsr_…`)
 //! exchanged for the next pair ([`Sessions::refresh`]), which rotates it and
 //! detects reuse. Tokens are 256 random bits from the operating system and
-//! are stored only as BLAKE3 hashes.
+//! are stored only as BLAKE3 hashes. What an access token resolves to is
+//! cached in memory for a few seconds ([`SessionConfig::cache_ms`]); changes
+//! made through a [`Sessions`] apply to it at once.
 //!
 //! Every change records an event through `plinth-events` in the same
 //! transaction (`session.created`, `session.refreshed`,
@@ -17,6 +19,7 @@
 //! `plinth_events::Migrator`.
 
 mod authenticate;
+pub mod cache;
 mod checksum;
 mod cleanup;
 pub mod clock;
@@ -33,6 +36,7 @@ pub mod token;
 mod validity;
 
 pub use authenticate::Authenticated;
+pub use cache::CredentialCache;
 pub use cleanup::CleanupReport;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::SessionConfig;

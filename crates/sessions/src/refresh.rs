@@ -42,8 +42,10 @@ impl Sessions {
         if let Some(rotated_at) = old.rotated_at
             && now > rotated_at.saturating_add(self.config.refresh_grace())
         {
+            let id = session.id;
             self.reused(&txn, ctx, &old, session, rotated_at, now).await?;
             txn.commit().await?;
+            self.cache.invalidate(&id);
             return Err(Error::RefreshReused);
         }
         let issued = issue(&txn, &session, &self.config, now).await?;
@@ -74,6 +76,8 @@ impl Sessions {
         )
         .await?;
         txn.commit().await?;
+        // The previous access token is revoked and the session's activity moved.
+        self.cache.invalidate(&session.id);
         Ok(issued.pair)
     }
 

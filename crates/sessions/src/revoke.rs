@@ -28,10 +28,13 @@ impl Sessions {
         let txn = self.begin().await?;
         let session = self.find(&txn, id).await?;
         if session.revoked_at.is_some() {
+            // Revoked elsewhere: stop trusting what this process cached.
+            self.cache.invalidate(&id);
             return Ok(false);
         }
         revoke_session(&txn, ctx, session, REASON_REVOKED, now).await?;
         txn.commit().await?;
+        self.cache.invalidate(&id);
         Ok(true)
     }
 
@@ -49,12 +52,15 @@ impl Sessions {
             query = query.filter(session::Column::Id.ne(except));
         }
         let sessions = query.all(&txn).await?;
-        let count = sessions.len() as u64;
+        let ids: Vec<Uuid> = sessions.iter().map(|s| s.id).collect();
         for session in sessions {
             revoke_session(&txn, ctx, session, REASON_REVOKE_ALL, now).await?;
         }
         txn.commit().await?;
-        Ok(count)
+        for id in &ids {
+            self.cache.invalidate(id);
+        }
+        Ok(ids.len() as u64)
     }
 }
 

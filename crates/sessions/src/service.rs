@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
+use crate::authenticate::Resolved;
+use crate::cache::CredentialCache;
 use crate::checksum::checksum;
 use crate::clock::{Clock, SystemClock};
 use crate::entity::session;
@@ -19,22 +21,28 @@ use crate::validity::check_session;
 use crate::{Error, NewSession, Result, Session, SessionConfig, Subject};
 
 /// Server-side sessions with rotating access/refresh token pairs, over one
-/// database. Cheap to clone: clones share the connection pool and clock.
+/// database. Cheap to clone: clones share the connection pool, clock and
+/// token cache. Build one per process and share it, so that what one clone
+/// changes the others see at once.
 #[derive(Debug, Clone)]
 pub struct Sessions {
     pub(crate) db: DatabaseConnection,
     pub(crate) config: SessionConfig,
     clock: Arc<dyn Clock>,
+    /// Access token hash → what it resolved to, tagged with the session id.
+    pub(crate) cache: CredentialCache<String, Uuid, Resolved>,
 }
 
 impl Sessions {
     /// A service over `db` (migrated with [`crate::Migrator`]) reading the
     /// system clock.
     pub fn new(db: DatabaseConnection, config: SessionConfig) -> Self {
+        let cache = CredentialCache::new(config.cache_ttl(), config.cache_capacity);
         Self {
             db,
             config,
             clock: Arc::new(SystemClock),
+            cache,
         }
     }
 
@@ -163,6 +171,7 @@ impl Sessions {
         )
         .await?;
         txn.commit().await?;
+        self.cache.invalidate(&id);
         Ok(session.into())
     }
 
@@ -182,6 +191,7 @@ impl Sessions {
         let session = row.update(&txn).await?;
         record(&txn, ctx, NewEvent::new("session.mfa_verified", "session", id)).await?;
         txn.commit().await?;
+        self.cache.invalidate(&id);
         Ok(session.into())
     }
 

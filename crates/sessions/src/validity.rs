@@ -15,15 +15,24 @@ pub(crate) async fn find(
     kind: TokenKind,
     presented: &str,
 ) -> Result<(token::Model, session::Model)> {
-    let hash = parse(presented, kind)?;
+    find_hash(conn, kind, &parse(presented, kind)?).await
+}
+
+/// The stored token of `kind` whose hash is `hash`, with its session.
+/// Unknown tokens are [`Error::InvalidToken`].
+pub(crate) async fn find_hash(
+    conn: &impl ConnectionTrait,
+    kind: TokenKind,
+    hash: &str,
+) -> Result<(token::Model, session::Model)> {
     let found = token::Entity::find()
-        .filter(token::Column::TokenHash.eq(hash.as_str()))
+        .filter(token::Column::TokenHash.eq(hash))
         .filter(token::Column::Kind.eq(kind.as_str()))
         .find_also_related(session::Entity)
         .one(conn)
         .await?;
     match found {
-        Some((token, Some(session))) if hashes_match(&token.token_hash, &hash) => Ok((token, session)),
+        Some((token, Some(session))) if hashes_match(&token.token_hash, hash) => Ok((token, session)),
         _ => Err(Error::InvalidToken),
     }
 }
