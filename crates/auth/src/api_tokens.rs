@@ -154,6 +154,7 @@ impl Auth {
             record(&txn, ctx, NewEvent::new("api_token.revoked", "api_token", id)).await?;
         }
         txn.commit().await?;
+        self.principals.api_tokens.invalidate(&id);
         Ok(())
     }
 }

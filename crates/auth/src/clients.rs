@@ -188,6 +188,7 @@ impl Auth {
         let row = row.update(&txn).await?;
         record(&txn, ctx, NewEvent::new(topic, "client", client_id)).await?;
         txn.commit().await?;
+        self.principals.clients.invalidate(&row.client_id);
         Ok(row.into())
     }
 
@@ -203,6 +204,7 @@ impl Auth {
         }
         record(&txn, ctx, NewEvent::new("client.deleted", "client", client_id)).await?;
         txn.commit().await?;
+        self.principals.clients.invalidate(&client_id.to_owned());
         Ok(())
     }
 

@@ -18,6 +18,11 @@ pub struct PasswordConfig {
     pub min_length: usize,
     /// Longest accepted password, in bytes, so long inputs cannot burn CPU.
     pub max_length: usize,
+    /// Most password hashes computed at once; 0 (the default) means one
+    /// fewer than the CPU cores, at least one, so that sign-in storms leave
+    /// a core to the requests that are already authenticated. Further
+    /// sign-ins wait their turn. Each running hash holds `memory_kib`.
+    pub hash_concurrency: usize,
 }
 
 impl Default for PasswordConfig {
@@ -28,7 +33,21 @@ impl Default for PasswordConfig {
             parallelism: 1,
             min_length: 10,
             max_length: 256,
+            hash_concurrency: 0,
         }
+    }
+}
+
+impl PasswordConfig {
+    /// How many hashes may run at once: `hash_concurrency`, or when that is
+    /// 0, the available CPU cores less one (at least one).
+    pub fn effective_hash_concurrency(&self) -> usize {
+        if self.hash_concurrency > 0 {
+            return self.hash_concurrency;
+        }
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get().saturating_sub(1))
+            .max(1)
     }
 }
 
@@ -56,7 +75,7 @@ impl Default for LockoutConfig {
 }
 
 /// Everything the auth crate can be told.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Password hashing and policy.
@@ -68,14 +87,42 @@ pub struct AuthConfig {
     /// Lifetimes of one-time tokens.
     pub tokens: TokenConfig,
     /// Milliseconds a process trusts its cached role expansion before checking
-    /// the role generation again (role changes elsewhere show up within this).
+    /// the role generation again (default 5000). Role changes made through
+    /// this process apply at once; those made elsewhere show up within this.
     pub role_cache_ms: u64,
+    /// Milliseconds a process keeps what a user, API token or client
+    /// resolved to for authentication — account status, direct and
+    /// membership grants, token and client rows (default 5000); 0 disables
+    /// the cache. Changes made through this process apply at once; those
+    /// made by other processes sharing the database apply within this time.
+    /// Session access tokens are cached as `sessions.cache_ms` says.
+    pub principal_cache_ms: u64,
+    /// Most entries of each principal cache (users, API tokens, clients;
+    /// default 10000).
+    pub principal_cache_capacity: u64,
     /// TOTP second factor: the key that encrypts secrets at rest, and the issuer name.
     pub mfa: crate::mfa::MfaConfig,
     /// Organisations: invitation lifetime.
     pub orgs: crate::orgs::OrgConfig,
     /// Request rate limits for sign-in, refresh and token endpoints.
     pub rate_limit: crate::rate_limit::RateLimitConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            password: PasswordConfig::default(),
+            lockout: LockoutConfig::default(),
+            sessions: SessionConfig::default(),
+            tokens: TokenConfig::default(),
+            role_cache_ms: 5_000,
+            principal_cache_ms: 5_000,
+            principal_cache_capacity: 10_000,
+            mfa: crate::mfa::MfaConfig::default(),
+            orgs: crate::orgs::OrgConfig::default(),
+            rate_limit: crate::rate_limit::RateLimitConfig::default(),
+        }
+    }
 }
 
 /// Lifetimes of one-time tokens.

@@ -12,6 +12,15 @@ pub enum Error {
     /// The principal lacks the scopes named.
     #[error("missing scopes: {}", .0.join(", "))]
     Forbidden(Vec<String>),
+    /// The caller's role in an organisation does not allow the change;
+    /// holders of `scope` may make it.
+    #[error("{detail}")]
+    NotPermitted {
+        /// What is refused and who may do it.
+        detail: String,
+        /// The scope that would allow it.
+        scope: String,
+    },
     /// The account is locked after failed logins until the given time.
     #[error("account locked; retry after {0} seconds")]
     Locked(u64),

@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::entity::{org, org_invitation, org_member, user};
-use crate::orgs::{OrgMember, check_role, find_org, insert_member, lock_org, role};
+use crate::orgs::{Authority, OrgMember, check_role, find_org, insert_member, lock_org, role};
 use crate::users::{find_user, normalize_email};
 use crate::{Auth, Error, Result};
 
@@ -60,10 +60,11 @@ fn token_hash(token: &str) -> Result<String> {
 }
 
 impl Auth {
-    /// Invites `email` to join `org` with `role`. Returns the invitation and
-    /// its token, shown this once. `Conflict` when the address already belongs
-    /// to a member or has a pending invitation; an answered or expired
-    /// invitation to the same address is replaced.
+    /// Invites `email` to join `org` with `role` on `authority`. Returns the
+    /// invitation and its token, shown this once. `Conflict` when the address
+    /// already belongs to a member or has a pending invitation (an answered or
+    /// expired invitation to the same address is replaced), `NotPermitted`
+    /// when `authority` does not allow it.
     pub async fn invite(
         &self,
         ctx: &Context,
@@ -71,6 +72,7 @@ impl Auth {
         email: &str,
         role: &str,
         invited_by: Uuid,
+        authority: Authority,
     ) -> Result<(Invitation, String)> {
         let email = normalize_email(email)?;
         check_role(role, &role::ALL)?;
@@ -79,6 +81,7 @@ impl Auth {
         let ttl = i64::try_from(self.config.orgs.invitation_secs).unwrap_or(i64::MAX);
         let txn = self.db.begin().await?;
         let org = lock_org(&txn, org).await?;
+        crate::orgs::require(&txn, &org, authority, role == role::OWNER).await?;
         find_user(&txn, invited_by).await?;
         if let Some(existing) = user::Entity::find()
             .filter(user::Column::Email.eq(&email))
@@ -177,6 +180,7 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.user_changed(user_id);
         Ok(member)
     }
 

@@ -7,6 +7,7 @@
 //! [`Migrator`] after `plinth_events::Migrator` and `plinth_sessions::Migrator`.
 
 pub mod api_tokens;
+mod cached;
 pub mod clients;
 pub mod config;
 pub mod entity;

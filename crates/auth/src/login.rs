@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::entity::{credential, user};
-use crate::users::{User, find_user, status};
+use crate::users::{User, find_user, status, suspended};
 use crate::{Auth, Error, Result};
 
 /// A sign-in attempt.
@@ -76,7 +76,7 @@ impl Auth {
             self.record_failure(ctx, cred, now).await?;
             return Err(Error::Unauthenticated(WRONG.into()));
         }
-        if user.status == status::SUSPENDED && user.status_until.is_none_or(|t| t > now) {
+        if suspended(&user, now) {
             return Err(Error::Unauthenticated("account suspended".into()));
         }
         let mfa_verified = self

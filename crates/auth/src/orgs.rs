@@ -3,6 +3,12 @@
 //! first bumps the organisation's `updated_at`, which takes a write lock on
 //! its row (the database on SQLite), so concurrent changes to one
 //! organisation run one after the other and owner counts cannot race.
+//!
+//! Changes to the members are made on an [`Authority`]. A member acting on
+//! their own authority must be an owner or admin, and an owner to grant,
+//! change or remove the owner role; their role is read inside the change's
+//! transaction, after the lock, so a concurrent change of roles cannot slip
+//! between the check and the change.
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -31,6 +37,92 @@ pub mod role {
     pub const BILLING: &str = "billing";
     /// Every role.
     pub const ALL: [&str; 4] = [OWNER, ADMIN, MEMBER, BILLING];
+}
+
+/// On whose authority a change to an organisation's members is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// Authority from outside the organisation's roles — the application
+    /// itself, or a caller holding [`manage_scope`]: any change is allowed.
+    Granted,
+    /// The member with this user id: allowed when an owner or admin, and
+    /// only an owner may grant, change or remove the owner role.
+    Member(Uuid),
+}
+
+/// The scope that lets its holder read organisation `org` without being a member.
+pub fn read_scope(org: &str) -> String {
+    format!("auth:read-org:{org}")
+}
+
+/// The scope that lets its holder manage organisation `org` without being a
+/// member, owners included.
+pub fn manage_scope(org: &str) -> String {
+    format!("auth:manage-org:{org}")
+}
+
+/// The refusal of a change to `org` that only its owners and admins (`who`)
+/// or holders of `scope` may make.
+pub(crate) fn refusal(org: &str, who: &str, what: &str, scope: String) -> Error {
+    Error::NotPermitted {
+        detail: format!("only {who} of {org} (or holders of scope {scope}) may {what}"),
+        scope,
+    }
+}
+
+/// The refusal of a change that needs the owner role.
+fn owners_only(org: &str) -> Error {
+    refusal(
+        org,
+        "owners",
+        "grant, change or remove the owner role",
+        manage_scope(org),
+    )
+}
+
+/// Checks, inside the change's transaction on the locked `org`, that
+/// `authority` may change its members: an acting member must be an owner or
+/// admin. Returns whether it may also touch the owner role.
+async fn allowed(conn: &impl ConnectionTrait, org: &org::Model, authority: Authority) -> Result<bool> {
+    let Authority::Member(id) = authority else {
+        return Ok(true);
+    };
+    let role = org_member::Entity::find_by_id((org.id, id))
+        .one(conn)
+        .await?
+        .map(|m| m.role);
+    match role.as_deref() {
+        Some(role::OWNER) => Ok(true),
+        Some(role::ADMIN) => Ok(false),
+        _ => Err(refusal(
+            &org.name,
+            "owners and admins",
+            "do this",
+            manage_scope(&org.name),
+        )),
+    }
+}
+
+/// `Ok` when a change that touches the owner role (`touches_owner`) is
+/// allowed to a caller with or without `owner_powers`.
+fn owner_rule(org: &org::Model, owner_powers: bool, touches_owner: bool) -> Result<()> {
+    if touches_owner && !owner_powers {
+        Err(owners_only(&org.name))
+    } else {
+        Ok(())
+    }
+}
+
+/// [`allowed`] and then the owner rule, for a change whose effect on the
+/// owner role is known before reading anything else.
+pub(crate) async fn require(
+    conn: &impl ConnectionTrait,
+    org: &org::Model,
+    authority: Authority,
+    touches_owner: bool,
+) -> Result<()> {
+    let owner_powers = allowed(conn, org, authority).await?;
+    owner_rule(org, owner_powers, touches_owner)
 }
 
 /// Settings of organisations.
@@ -277,6 +369,7 @@ impl Auth {
         .await?;
         insert_member(&txn, ctx, &org, owner_id, role::OWNER, None).await?;
         txn.commit().await?;
+        self.user_changed(owner_id);
         Ok(org)
     }
 
@@ -316,8 +409,9 @@ impl Auth {
             .await?)
     }
 
-    /// Adds `user_id` to `org` with `role`; `added_by` is recorded as the inviter.
-    /// `Conflict` when the user is already a member.
+    /// Adds `user_id` to `org` with `role` on `authority`; `added_by` is
+    /// recorded as the inviter. `Conflict` when the user is already a member,
+    /// `NotPermitted` when `authority` does not allow it.
     pub async fn add_member(
         &self,
         ctx: &Context,
@@ -325,26 +419,37 @@ impl Auth {
         user_id: Uuid,
         role: &str,
         added_by: Option<Uuid>,
+        authority: Authority,
     ) -> Result<OrgMember> {
         let txn = self.db.begin().await?;
         let org = lock_org(&txn, org).await?;
+        require(&txn, &org, authority, role == role::OWNER).await?;
         let member = insert_member(&txn, ctx, &org, user_id, role, added_by).await?;
         txn.commit().await?;
+        self.user_changed(user_id);
         Ok(member)
     }
 
-    /// Changes a member's role. `Conflict` when that would demote the last owner.
+    /// Changes a member's role on `authority`. `Conflict` when that would
+    /// demote the last owner, `NotPermitted` when `authority` does not allow it.
     pub async fn change_member_role(
         &self,
         ctx: &Context,
         org: &str,
         user_id: Uuid,
         role: &str,
+        authority: Authority,
     ) -> Result<OrgMember> {
         check_role(role, &role::ALL)?;
         let txn = self.db.begin().await?;
         let org = lock_org(&txn, org).await?;
+        let owner_powers = allowed(&txn, &org, authority).await?;
         let member = find_member(&txn, &org, user_id).await?;
+        owner_rule(
+            &org,
+            owner_powers,
+            role == role::OWNER || member.role == role::OWNER,
+        )?;
         if member.role == role {
             return Ok(member);
         }
@@ -363,24 +468,43 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.user_changed(user_id);
         Ok(member)
     }
 
-    /// Removes a member (and their team memberships in the organisation).
-    /// `Conflict` when they are the last owner.
-    pub async fn remove_member(&self, ctx: &Context, org: &str, user_id: Uuid) -> Result<()> {
-        self.drop_member(ctx, org, user_id, "org.member_removed").await
+    /// Removes a member (and their team memberships in the organisation) on
+    /// `authority`. `Conflict` when they are the last owner, `NotPermitted`
+    /// when `authority` does not allow it.
+    pub async fn remove_member(
+        &self,
+        ctx: &Context,
+        org: &str,
+        user_id: Uuid,
+        authority: Authority,
+    ) -> Result<()> {
+        self.drop_member(ctx, org, user_id, authority, "org.member_removed")
+            .await
     }
 
     /// The user leaves the organisation (and its teams). `Conflict` for the last owner.
     pub async fn leave_org(&self, ctx: &Context, org: &str, user_id: Uuid) -> Result<()> {
-        self.drop_member(ctx, org, user_id, "org.member_left").await
+        self.drop_member(ctx, org, user_id, Authority::Granted, "org.member_left")
+            .await
     }
 
-    async fn drop_member(&self, ctx: &Context, org: &str, user_id: Uuid, topic: &str) -> Result<()> {
+    async fn drop_member(
+        &self,
+        ctx: &Context,
+        org: &str,
+        user_id: Uuid,
+        authority: Authority,
+        topic: &str,
+    ) -> Result<()> {
         let txn = self.db.begin().await?;
         let org = lock_org(&txn, org).await?;
+        let owner_powers = allowed(&txn, &org, authority).await?;
         let member = find_member(&txn, &org, user_id).await?;
+        owner_rule(&org, owner_powers, member.role == role::OWNER)?;
         keep_an_owner(&txn, &org, &member).await?;
         let teams = Query::select()
             .column(team::Column::Id)
@@ -402,6 +526,7 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.user_changed(user_id);
         Ok(())
     }
 }

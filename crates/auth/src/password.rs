@@ -1,10 +1,20 @@
 //! Password hashing with argon2id, run off the async executor.
+//!
+//! Hashing is deliberately expensive: each hash fills `memory_kib` of memory
+//! and keeps a core busy for tens of milliseconds. So that a burst of
+//! sign-ins neither starves the requests that are already authenticated nor
+//! balloons the process's memory, at most
+//! [`PasswordConfig::effective_hash_concurrency`] hashes run at once (the rest
+//! wait their turn without holding a thread), and each runs in a memory
+//! buffer that is reused from one hash to the next instead of being
+//! allocated afresh.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use tokio::sync::Semaphore;
 
 use crate::config::PasswordConfig;
 use crate::{Error, Result};
@@ -22,12 +32,15 @@ pub struct Hasher {
     dummy: String,
     /// How many password verifications ran, real or dummy.
     verifications: Arc<AtomicU64>,
+    /// Where hashes run.
+    workers: Workers,
 }
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hasher")
             .field("params", &self.params)
+            .field("concurrency", &self.workers.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -44,14 +57,22 @@ impl Hasher {
             policy: config.clone(),
             dummy: String::new(),
             verifications: Arc::new(AtomicU64::new(0)),
+            workers: Workers::new(config.effective_hash_concurrency()),
         };
         hasher.dummy = hasher.hash_unchecked(hex(&random)).await?;
+        // A server that nobody signs in to need not keep a hash's memory.
+        hasher.workers.release_memory();
         Ok(hasher)
     }
 
     /// How many argon2 verifications (real or dummy) this hasher has run.
     pub fn verifications(&self) -> u64 {
         self.verifications.load(Ordering::Relaxed)
+    }
+
+    /// How many hashes may run at once.
+    pub fn concurrency(&self) -> usize {
+        self.workers.concurrency
     }
 
     /// Checks length limits: at least `min_length` characters, at most `max_length` bytes.
@@ -81,14 +102,21 @@ impl Hasher {
         let params = self.params.clone();
         let mut salt = [0u8; 16];
         plinth_db::secret::random_bytes(&mut salt).map_err(|e| Error::Internal(e.to_string()))?;
-        blocking(move || {
-            let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| e.to_string())
-        })
-        .await
+        self.workers
+            .run(move |memory| {
+                let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+                let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+                let output = compute(&argon2, password.as_bytes(), salt.as_salt(), memory)?;
+                let phc = PasswordHash {
+                    algorithm: Algorithm::Argon2id.ident(),
+                    version: Some(Version::V0x13.into()),
+                    params: ParamsString::try_from(argon2.params()).map_err(|e| e.to_string())?,
+                    salt: Some(salt.as_salt()),
+                    hash: Some(output),
+                };
+                Ok(phc.to_string())
+            })
+            .await
     }
 
     /// Whether `password` matches `phc`, and whether the hash should be
@@ -103,35 +131,35 @@ impl Hasher {
             return Ok(Verified::default());
         }
         let (password, phc, params) = (password.to_owned(), phc.to_owned(), self.params.clone());
-        blocking(move || {
-            let parsed = PasswordHash::new(&phc).map_err(|e| e.to_string())?;
-            let ok = Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
-            let current = parsed.algorithm.as_str() == ALGORITHM
-                && Params::try_from(&parsed).is_ok_and(|p| {
-                    p.m_cost() == params.m_cost()
-                        && p.t_cost() == params.t_cost()
-                        && p.p_cost() == params.p_cost()
-                });
-            Ok(Verified {
-                ok,
-                needs_rehash: ok && !current,
+        self.workers
+            .run(move |memory| {
+                let parsed = PasswordHash::new(&phc).map_err(|e| e.to_string())?;
+                let ok = matches(&parsed, password.as_bytes(), memory)?;
+                let current = parsed.algorithm.as_str() == ALGORITHM
+                    && Params::try_from(&parsed).is_ok_and(|p| {
+                        p.m_cost() == params.m_cost()
+                            && p.t_cost() == params.t_cost()
+                            && p.p_cost() == params.p_cost()
+                    });
+                Ok(Verified {
+                    ok,
+                    needs_rehash: ok && !current,
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Verifies a random password against the dummy hash: the unknown-account path.
     pub async fn verify_dummy(&self) -> Result<()> {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         let dummy = self.dummy.clone();
-        blocking(move || {
-            let parsed = PasswordHash::new(&dummy).map_err(|e| e.to_string())?;
-            let _ = Argon2::default().verify_password(b"not the password", &parsed);
-            Ok(())
-        })
-        .await
+        self.workers
+            .run(move |memory| {
+                let parsed = PasswordHash::new(&dummy).map_err(|e| e.to_string())?;
+                matches(&parsed, b"not the password", memory)?;
+                Ok(())
+            })
+            .await
     }
 }
 
@@ -144,15 +172,219 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> std::result::Result<T, String> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
+/// Runs hashes on the blocking thread pool, at most `concurrency` at once,
+/// each in a memory buffer taken from (and returned to) a shared pool.
+#[derive(Clone)]
+struct Workers {
+    concurrency: usize,
+    permits: Arc<Semaphore>,
+    /// Idle argon2 memory; never more buffers than `concurrency`.
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+}
+
+impl Workers {
+    fn new(concurrency: usize) -> Self {
+        let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            concurrency,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            memory: Arc::new(Mutex::new(Vec::with_capacity(concurrency))),
+        }
+    }
+
+    /// Runs `f` with a memory buffer once a slot is free. Waiting holds no
+    /// thread, and a caller that gives up while waiting costs nothing.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> std::result::Result<T, String> + Send + 'static,
+    ) -> Result<T> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Internal(format!("password hashing is shut down: {e}")))?;
+        let pool = self.memory.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut memory = pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .unwrap_or_default();
+            let result = f(&mut memory);
+            pool.lock().unwrap_or_else(PoisonError::into_inner).push(memory);
+            drop(permit);
+            result
+        })
         .await
         .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
         .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    }
+
+    /// Frees the idle buffers.
+    fn release_memory(&self) {
+        self.memory.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}
+
+/// The argon2 output for `password` and `salt`, computed in `memory` (grown
+/// to the size the parameters need) instead of a fresh allocation; the same
+/// as `argon2`'s `PasswordHasher::hash_password` computes.
+fn compute(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: Salt<'_>,
+    memory: &mut Vec<Block>,
+) -> std::result::Result<Output, String> {
+    let mut buf = [0u8; Salt::MAX_LENGTH];
+    let salt = salt.decode_b64(&mut buf).map_err(|e| e.to_string())?;
+    let params = argon2.params();
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), Block::default());
+    }
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    Output::init_with(len, |out| {
+        argon2
+            .hash_password_into_with_memory(password, salt, out, &mut memory[..])
+            .map_err(Into::into)
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the PHC hash `hash` (in constant time), with
+/// the algorithm, version and parameters the hash names.
+fn matches(
+    hash: &PasswordHash<'_>,
+    password: &[u8],
+    memory: &mut Vec<Block>,
+) -> std::result::Result<bool, String> {
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return Ok(false);
+    };
+    let algorithm = Algorithm::try_from(hash.algorithm).map_err(|e| e.to_string())?;
+    let version = hash
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let params = Params::try_from(hash).map_err(|e| e.to_string())?;
+    let computed = compute(&Argon2::new(algorithm, version, params), password, salt, memory)?;
+    // `Output` compares in constant time.
+    Ok(computed == expected)
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    use super::*;
+
+    fn small() -> PasswordConfig {
+        PasswordConfig {
+            memory_kib: 1024,
+            iterations: 1,
+            hash_concurrency: 2,
+            ..PasswordConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crate_both_ways() {
+        let hasher = Hasher::new(&small()).await.expect("hasher");
+        let ours = hasher.hash("correct horse battery").await.expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert_eq!(parsed.algorithm.as_str(), ALGORITHM);
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong horse battery", &parsed)
+                .is_err()
+        );
+
+        let params = Params::new(2048, 2, 1, None).expect("params");
+        let salt = SaltString::encode_b64(b"0123456789abcdef").expect("salt");
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"another password", &salt)
+            .expect("hash")
+            .to_string();
+        let verified = hasher.verify("another password", &theirs).await.expect("verify");
+        assert_eq!(
+            verified,
+            Verified {
+                ok: true,
+                needs_rehash: true
+            },
+            "other parameters: rehash"
+        );
+        assert!(!hasher.verify("not it at all", &theirs).await.expect("verify").ok);
+        assert_eq!(
+            hasher
+                .verify("correct horse battery", &ours)
+                .await
+                .expect("verify"),
+            Verified {
+                ok: true,
+                needs_rehash: false
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn argon2i_and_argon2d_hashes_verify_too() {
+        let hasher = Hasher::new(&small()).await.expect("hasher");
+        let salt = SaltString::encode_b64(b"fedcba9876543210").expect("salt");
+        for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
+            let phc = Argon2::new(
+                algorithm,
+                Version::V0x10,
+                Params::new(512, 1, 2, None).expect("params"),
+            )
+            .hash_password(b"legacy password", &salt)
+            .expect("hash")
+            .to_string();
+            let verified = hasher.verify("legacy password", &phc).await.expect("verify");
+            assert!(verified.ok && verified.needs_rehash, "{phc}");
+        }
+        assert!(hasher.verify("anything", "not a hash").await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_is_reused_and_bounded_by_the_concurrency() {
+        let hasher = Hasher::new(&small()).await.expect("hasher");
+        assert!(
+            hasher.workers.memory.lock().expect("lock").is_empty(),
+            "released after start"
+        );
+        let runs: Vec<_> = (0..8)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.verify_dummy().await })
+            })
+            .collect();
+        for run in runs {
+            run.await.expect("join").expect("verify");
+        }
+        let pool = hasher.workers.memory.lock().expect("lock");
+        assert!((1..=2).contains(&pool.len()), "{} buffers", pool.len());
+        assert!(pool.iter().all(|m| m.len() == 1024));
+    }
+
+    #[test]
+    fn concurrency_defaults_to_all_cores_but_one() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(
+            PasswordConfig::default().effective_hash_concurrency(),
+            cores.saturating_sub(1).max(1)
+        );
+        assert_eq!(small().effective_hash_concurrency(), 2);
+    }
 }

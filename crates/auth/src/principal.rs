@@ -1,19 +1,21 @@
 //! Principals: who is calling (a user through a session or an API token, or
 //! a client) and the expanded scopes they hold for this request.
 
+use std::sync::Arc;
+
 use plinth_events::{Actor, Context};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use plinth_sessions::cache::Cached;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::cached::{ApiTokenGrant, ClientGrant, Expansion, Touch, UserGrants};
 use crate::entity::{api_token, client, user};
 use crate::scope::{self, ScopeExpr};
-use crate::users::{find_user, status};
+use crate::users::{find_user, suspended};
 use crate::{Auth, Error, Result};
-
-/// Least time between two writes of a credential's `last_used_at`.
-const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 
 /// What kind of principal is calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,6 +84,12 @@ impl Auth {
     /// Resolves a bearer credential — session access token (`plsa_`), API
     /// token (`plat_`) or client secret (`plcs_`) — into a principal.
     /// Anything missing, malformed, unknown, expired or revoked is `Unauthenticated`.
+    ///
+    /// What credentials and users resolve to is cached for a few seconds
+    /// (`sessions.cache_ms`, `principal_cache_ms`), so that most requests read
+    /// nothing from the database. Changes made through this process (and its
+    /// clones of [`Auth`]) apply to the next request; changes made by other
+    /// processes sharing the database apply once those few seconds are over.
     pub async fn authenticate(&self, bearer: &str, ip: Option<&str>) -> Result<Principal> {
         let now = OffsetDateTime::now_utc();
         if bearer.starts_with("plsa_") {
@@ -93,7 +101,8 @@ impl Auth {
                 .ok()
                 .filter(|_| subject.kind == "user")
                 .ok_or_else(|| Error::Unauthenticated("session is not a user's".into()))?;
-            let user = usable_user(&self.db, user_id, now).await?;
+            let grants = self.usable_user(user_id, now).await?;
+            let scopes = grants.expanded.of(&self.role_set().await?, &grants.held);
             return Ok(Principal {
                 kind: PrincipalKind::User,
                 id: user_id.to_string(),
@@ -101,14 +110,14 @@ impl Auth {
                 session_id: Some(auth.session.id),
                 token_id: None,
                 mfa_verified: auth.session.mfa_verified,
-                scopes: self.user_scopes(&user).await?,
+                scopes: scopes.to_vec(),
             });
         }
         if let Some(hash) = plinth_db::secret::parse(bearer, crate::api_tokens::PREFIX) {
-            return self.authenticate_api_token(&hash, ip, now).await;
+            return self.authenticate_api_token(hash, ip, now).await;
         }
         if let Some(hash) = plinth_db::secret::parse(bearer, crate::clients::PREFIX) {
-            return self.authenticate_client(&hash, now).await;
+            return self.authenticate_client(hash, now).await;
         }
         Err(Error::Unauthenticated(
             "unrecognised or malformed credential".into(),
@@ -117,38 +126,55 @@ impl Auth {
 
     async fn authenticate_api_token(
         &self,
-        hash: &str,
+        hash: String,
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Principal> {
-        let token = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash))
-            .one(&self.db)
-            .await?
-            .filter(|t| plinth_db::secret::ct_eq(&t.token_hash, hash))
-            .ok_or_else(|| Error::Unauthenticated("unknown API token".into()))?;
-        if token.revoked_at.is_some() {
+        let cache = &self.principals.api_tokens;
+        let token = match cache.get(hash.as_str()) {
+            Some(hit) => hit,
+            None => {
+                let stamp = cache.stamp();
+                let row = api_token::Entity::find()
+                    .filter(api_token::Column::TokenHash.eq(hash.as_str()))
+                    .one(&self.db)
+                    .await?
+                    .filter(|t| plinth_db::secret::ct_eq(&t.token_hash, &hash))
+                    .ok_or_else(|| Error::Unauthenticated("unknown API token".into()))?;
+                let grant = ApiTokenGrant {
+                    requested: serde_json::from_value(row.scopes.clone()).unwrap_or_default(),
+                    expanded: Expansion::default(),
+                    last_used: Touch::new(row.last_used_at),
+                    row,
+                };
+                cache.insert(hash, grant.row.id, stamp, grant)
+            }
+        };
+        if token.row.revoked_at.is_some() {
             return Err(Error::Unauthenticated("API token revoked".into()));
         }
-        if token.expires_at.is_some_and(|t| t <= now) {
+        if token.row.expires_at.is_some_and(|t| t <= now) {
             return Err(Error::Unauthenticated("API token expired".into()));
         }
-        let user = usable_user(&self.db, token.user_id, now).await?;
-        let owner = self.user_scopes(&user).await?;
-        let requested: Vec<String> = serde_json::from_value(token.scopes.clone()).unwrap_or_default();
+        let (id, user_id) = (token.row.id, token.row.user_id);
+        let owner = self.usable_user(user_id, now).await?;
+        let roles = self.role_set().await?;
+        let held = owner.expanded.of(&roles, &owner.held);
         // A token never exceeds what its owner holds now.
-        let scopes = self
-            .expand(&requested)
-            .await?
-            .into_iter()
-            .filter(|s| scope::satisfied(&owner, s))
+        let scopes = token
+            .expanded
+            .of(&roles, &token.requested)
+            .iter()
+            .filter(|s| scope::satisfied(&held, s))
+            .cloned()
             .collect();
-        let (id, user_id) = (token.id, token.user_id);
-        if token.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
-            let mut active: api_token::ActiveModel = token.into();
-            active.last_used_at = Set(Some(now));
-            active.last_used_ip = Set(ip.map(str::to_owned));
-            active.update(&self.db).await?;
+        if token.last_used.due(now) {
+            api_token::Entity::update_many()
+                .col_expr(api_token::Column::LastUsedAt, Expr::value(now))
+                .col_expr(api_token::Column::LastUsedIp, Expr::value(ip.map(str::to_owned)))
+                .filter(api_token::Column::Id.eq(id))
+                .exec(&self.db)
+                .await?;
         }
         Ok(Principal {
             kind: PrincipalKind::ApiToken,
@@ -161,58 +187,101 @@ impl Auth {
         })
     }
 
-    async fn authenticate_client(&self, hash: &str, now: OffsetDateTime) -> Result<Principal> {
-        let row = client::Entity::find()
-            .filter(client::Column::SecretHash.eq(hash))
-            .one(&self.db)
-            .await?
-            .filter(|c| plinth_db::secret::ct_eq(&c.secret_hash, hash))
-            .ok_or_else(|| Error::Unauthenticated("unknown client secret".into()))?;
-        if row.disabled {
+    async fn authenticate_client(&self, hash: String, now: OffsetDateTime) -> Result<Principal> {
+        let cache = &self.principals.clients;
+        let client = match cache.get(hash.as_str()) {
+            Some(hit) => hit,
+            None => {
+                let stamp = cache.stamp();
+                let row = client::Entity::find()
+                    .filter(client::Column::SecretHash.eq(hash.as_str()))
+                    .one(&self.db)
+                    .await?
+                    .filter(|c| plinth_db::secret::ct_eq(&c.secret_hash, &hash))
+                    .ok_or_else(|| Error::Unauthenticated("unknown client secret".into()))?;
+                let mut held: Vec<String> = serde_json::from_value(row.scopes.clone()).unwrap_or_default();
+                held.push(format!("assume:client:{}", row.client_id));
+                let grant = ClientGrant {
+                    held,
+                    expanded: Expansion::default(),
+                    last_used: Touch::new(row.last_used_at),
+                    row,
+                };
+                cache.insert(hash, grant.row.client_id.clone(), stamp, grant)
+            }
+        };
+        if client.row.disabled {
             return Err(Error::Unauthenticated("client disabled".into()));
         }
-        if row.expires_at <= now {
+        if client.row.expires_at <= now {
             return Err(Error::Unauthenticated("client expired".into()));
         }
-        let mut held: Vec<String> = serde_json::from_value(row.scopes.clone()).unwrap_or_default();
-        held.push(format!("assume:client:{}", row.client_id));
-        let scopes = self.expand(&held).await?;
-        let id = row.client_id.clone();
-        if row.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
-            let mut active: client::ActiveModel = row.into();
-            active.last_used_at = Set(Some(now));
-            active.update(&self.db).await?;
+        let scopes = client.expanded.of(&self.role_set().await?, &client.held);
+        if client.last_used.due(now) {
+            client::Entity::update_many()
+                .col_expr(client::Column::LastUsedAt, Expr::value(now))
+                .filter(client::Column::ClientId.eq(client.row.client_id.as_str()))
+                .exec(&self.db)
+                .await?;
         }
         Ok(Principal {
             kind: PrincipalKind::Client,
-            id,
+            id: client.row.client_id.clone(),
             user_id: None,
             session_id: None,
             token_id: None,
             mfa_verified: false,
-            scopes,
+            scopes: scopes.to_vec(),
         })
     }
 
     /// A user's expanded scopes: direct grants, `assume:user:<id>`, and the
     /// relational grants of their memberships.
     pub async fn user_scopes(&self, user: &user::Model) -> Result<Vec<String>> {
+        let held = self.held_scopes(user).await?;
+        self.expand(&held).await
+    }
+
+    /// A user's scopes before expansion: direct grants, `assume:user:<id>`
+    /// and the relational grants of their memberships.
+    async fn held_scopes(&self, user: &user::Model) -> Result<Vec<String>> {
         let mut held: Vec<String> = serde_json::from_value(user.scopes.clone()).unwrap_or_default();
         held.push(format!("assume:user:{}", user.id));
         held.extend(self.relational_scopes(user.id).await?);
-        self.expand(&held).await
+        Ok(held)
     }
-}
 
-/// The user if they may act now: not deleted, not suspended.
-async fn usable_user(db: &sea_orm::DatabaseConnection, id: Uuid, now: OffsetDateTime) -> Result<user::Model> {
-    let user = find_user(db, id)
-        .await
-        .map_err(|_| Error::Unauthenticated("account no longer exists".into()))?;
-    if user.status == status::SUSPENDED && user.status_until.is_none_or(|t| t > now) {
-        return Err(Error::Unauthenticated("account suspended".into()));
+    /// The user with `id` and their grants if they may act now: not deleted,
+    /// not suspended. From the principal cache when it holds them.
+    async fn usable_user(&self, id: Uuid, now: OffsetDateTime) -> Result<Arc<Cached<Uuid, UserGrants>>> {
+        let cache = &self.principals.users;
+        let grants = match cache.get(&id) {
+            Some(hit) => hit,
+            None => {
+                let stamp = cache.stamp();
+                let user = find_user(&self.db, id)
+                    .await
+                    .map_err(|_| Error::Unauthenticated("account no longer exists".into()))?;
+                let held = self.held_scopes(&user).await?;
+                let grants = UserGrants {
+                    user,
+                    held,
+                    expanded: Expansion::default(),
+                };
+                cache.insert(id, id, stamp, grants)
+            }
+        };
+        if suspended(&grants.user, now) {
+            return Err(Error::Unauthenticated("account suspended".into()));
+        }
+        Ok(grants)
     }
-    Ok(user)
+
+    /// Forgets what this process cached about user `id` (their status and
+    /// grants), after a change to them has been committed.
+    pub(crate) fn user_changed(&self, id: Uuid) {
+        self.principals.users.invalidate(&id);
+    }
 }
 
 fn session_error(err: plinth_sessions::Error) -> Error {

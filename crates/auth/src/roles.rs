@@ -1,7 +1,8 @@
 //! Stored roles and the per-process cache of their expansion. Every role
 //! change bumps a generation counter in the same transaction; a process
 //! re-reads the roles when it sees a new generation, checking at most every
-//! `role_cache_ms`, so all server processes converge within that time.
+//! `role_cache_ms`, so all server processes converge within that time; the
+//! process that made the change re-reads at once.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,6 +41,11 @@ impl RoleCache {
             ttl: Duration::from_millis(ttl_ms),
             state: RwLock::new(None),
         }
+    }
+
+    /// Drops the cached roles, so that the next use reads them again.
+    async fn clear(&self) {
+        *self.state.write().await = None;
     }
 }
 
@@ -153,6 +159,7 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.roles.clear().await;
         Ok(stored)
     }
 
@@ -169,6 +176,7 @@ impl Auth {
             record(&txn, ctx, NewEvent::new("role.deleted", "role", role_id)).await?;
         }
         txn.commit().await?;
+        self.roles.clear().await;
         Ok(deleted)
     }
 }

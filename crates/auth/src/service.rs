@@ -6,12 +6,16 @@ use plinth_sessions::Sessions;
 use sea_orm::DatabaseConnection;
 
 use crate::Result;
+use crate::cached::PrincipalCache;
 use crate::config::AuthConfig;
 use crate::password::Hasher;
 use crate::rate_limit::RateLimits;
 use crate::roles::RoleCache;
 
-/// Identity and authorisation over one database.
+/// Identity and authorisation over one database. Cheap to clone: clones
+/// share the connection pool, caches, limiters and hashing slots. Build one
+/// per process and share it, so that what one clone changes the others see
+/// at once.
 #[derive(Debug, Clone)]
 pub struct Auth {
     pub(crate) db: DatabaseConnection,
@@ -20,6 +24,7 @@ pub struct Auth {
     pub(crate) hasher: Hasher,
     pub(crate) roles: Arc<RoleCache>,
     pub(crate) rate_limits: Arc<RateLimits>,
+    pub(crate) principals: PrincipalCache,
 }
 
 impl Auth {
@@ -30,6 +35,7 @@ impl Auth {
         let sessions = Sessions::new(db.clone(), config.sessions.clone());
         let roles = Arc::new(RoleCache::new(config.role_cache_ms));
         let rate_limits = Arc::new(RateLimits::new(&config.rate_limit));
+        let principals = PrincipalCache::new(&config);
         Ok(Self {
             db,
             sessions,
@@ -37,6 +43,7 @@ impl Auth {
             hasher,
             roles,
             rate_limits,
+            principals,
         })
     }
 

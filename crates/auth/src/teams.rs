@@ -90,6 +90,10 @@ impl Auth {
         let txn = self.db.begin().await?;
         let org = lock_org(&txn, org).await?;
         let team = find_team(&txn, &org, name).await?;
+        let members = team_member::Entity::find()
+            .filter(team_member::Column::TeamId.eq(team.id))
+            .all(&txn)
+            .await?;
         team::Entity::delete_by_id(team.id).exec(&txn).await?;
         record(
             &txn,
@@ -98,6 +102,9 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        for member in members {
+            self.user_changed(member.user_id);
+        }
         Ok(())
     }
 
@@ -174,6 +181,7 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.user_changed(user_id);
         Ok(member)
     }
 
@@ -204,6 +212,7 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.user_changed(user_id);
         Ok(())
     }
 }

@@ -155,6 +155,11 @@ pub fn normalize_email(email: &str) -> Result<String> {
     }
 }
 
+/// Whether `user` is suspended at `now` (and so may neither sign in nor act).
+pub(crate) fn suspended(user: &user::Model, now: OffsetDateTime) -> bool {
+    user.status == status::SUSPENDED && user.status_until.is_none_or(|t| t > now)
+}
+
 pub(crate) async fn find_user(conn: &impl ConnectionTrait, id: Uuid) -> Result<user::Model> {
     user::Entity::find_by_id(id)
         .one(conn)
@@ -306,6 +311,7 @@ impl Auth {
         let user = active.update(&txn).await?;
         record(&txn, ctx, NewEvent::new("user.email_verified", "user", user.id)).await?;
         txn.commit().await?;
+        self.user_changed(user.id);
         Ok(user.into())
     }
 
@@ -382,6 +388,7 @@ impl Auth {
         )
         .await?;
         txn.commit().await?;
+        self.user_changed(id);
         if matches!(new_status, status::SUSPENDED | status::DELETED) {
             self.sessions
                 .revoke_all(ctx, &plinth_sessions::Subject::new("user", id), None)

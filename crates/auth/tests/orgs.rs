@@ -1,7 +1,7 @@
 //! Organisations, members, invitations, teams and relational grants on both backends.
 
 use plinth_auth::login::LoginRequest;
-use plinth_auth::orgs::{NewOrg, OrgConfig, role};
+use plinth_auth::orgs::{Authority, NewOrg, OrgConfig, role};
 use plinth_auth::users::NewUser;
 use plinth_auth::{Auth, AuthConfig, Error, Role};
 use plinth_db::Backend;
@@ -71,23 +71,23 @@ plinth_db::db_test!(
         let mine = auth.list_orgs(alice).await.expect("list");
         assert_eq!((mine.len(), mine[0].org.name.as_str(), mine[0].role.as_str()), (1, "acme", role::OWNER));
 
-        assert!(matches!(auth.add_member(&ctx, "acme", bob, "boss", None).await, Err(Error::Invalid(_))));
-        let added = auth.add_member(&ctx, "acme", bob, role::MEMBER, Some(alice)).await.expect("add");
+        assert!(matches!(auth.add_member(&ctx, "acme", bob, "boss", None, Authority::Granted).await, Err(Error::Invalid(_))));
+        let added = auth.add_member(&ctx, "acme", bob, role::MEMBER, Some(alice), Authority::Granted).await.expect("add");
         assert_eq!(added.invited_by, Some(alice));
-        assert!(matches!(auth.add_member(&ctx, "acme", bob, role::ADMIN, None).await, Err(Error::Conflict(_))));
-        assert!(matches!(auth.add_member(&ctx, "acme", Uuid::now_v7(), role::MEMBER, None).await, Err(Error::NotFound(_))));
+        assert!(matches!(auth.add_member(&ctx, "acme", bob, role::ADMIN, None, Authority::Granted).await, Err(Error::Conflict(_))));
+        assert!(matches!(auth.add_member(&ctx, "acme", Uuid::now_v7(), role::MEMBER, None, Authority::Granted).await, Err(Error::NotFound(_))));
 
         // Alice is the only owner.
         let last = |r: Result<_, Error>| matches!(r, Err(Error::Conflict(m)) if m.contains("last owner"));
         assert!(last(auth.leave_org(&ctx, "acme", alice).await));
-        assert!(last(auth.remove_member(&ctx, "acme", alice).await));
-        assert!(last(auth.change_member_role(&ctx, "acme", alice, role::ADMIN).await.map(|_| ())));
+        assert!(last(auth.remove_member(&ctx, "acme", alice, Authority::Granted).await));
+        assert!(last(auth.change_member_role(&ctx, "acme", alice, role::ADMIN, Authority::Granted).await.map(|_| ())));
         // With a second owner she may step down and leave.
-        auth.change_member_role(&ctx, "acme", bob, role::OWNER).await.expect("promote");
-        auth.change_member_role(&ctx, "acme", alice, role::BILLING).await.expect("demote");
+        auth.change_member_role(&ctx, "acme", bob, role::OWNER, Authority::Granted).await.expect("promote");
+        auth.change_member_role(&ctx, "acme", alice, role::BILLING, Authority::Granted).await.expect("demote");
         auth.leave_org(&ctx, "acme", alice).await.expect("leave");
         assert!(auth.list_orgs(alice).await.expect("list").is_empty());
-        assert!(matches!(auth.remove_member(&ctx, "acme", alice).await, Err(Error::NotFound(_))));
+        assert!(matches!(auth.remove_member(&ctx, "acme", alice, Authority::Granted).await, Err(Error::NotFound(_))));
         assert!(last(auth.leave_org(&ctx, "acme", bob).await));
         let members = auth.list_members("acme").await.expect("members");
         assert_eq!(members.iter().map(|m| (m.user_id, m.role.as_str())).collect::<Vec<_>>(), [(bob, role::OWNER)]);
@@ -108,6 +108,37 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn members_act_on_their_own_role(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let [owner, admin, plain, newcomer] =
+            [user(&auth, "olga").await, user(&auth, "adam").await, user(&auth, "pete").await, user(&auth, "nina").await];
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        let by = Authority::Member;
+        auth.add_member(&ctx, "acme", admin, role::ADMIN, Some(owner), by(owner)).await.expect("owner adds admin");
+        auth.add_member(&ctx, "acme", plain, role::MEMBER, Some(admin), by(admin)).await.expect("admin adds member");
+        let refused = |r: Result<(), Error>| matches!(r, Err(Error::NotPermitted { scope, .. }) if scope == "auth:manage-org:acme");
+        // A plain member manages nothing; a stranger neither.
+        assert!(refused(auth.add_member(&ctx, "acme", newcomer, role::MEMBER, None, by(plain)).await.map(|_| ())));
+        assert!(refused(auth.add_member(&ctx, "acme", newcomer, role::MEMBER, None, by(newcomer)).await.map(|_| ())));
+        assert!(refused(auth.invite(&ctx, "acme", "x@example.com", role::MEMBER, plain, by(plain)).await.map(|_| ())));
+        // An admin cannot touch the owner role, in either direction.
+        assert!(refused(auth.add_member(&ctx, "acme", newcomer, role::OWNER, None, by(admin)).await.map(|_| ())));
+        assert!(refused(auth.change_member_role(&ctx, "acme", plain, role::OWNER, by(admin)).await.map(|_| ())));
+        assert!(refused(auth.change_member_role(&ctx, "acme", owner, role::MEMBER, by(admin)).await.map(|_| ())));
+        assert!(refused(auth.remove_member(&ctx, "acme", owner, by(admin)).await));
+        assert!(refused(auth.invite(&ctx, "acme", "y@example.com", role::OWNER, admin, by(admin)).await.map(|_| ())));
+        // An owner can; demoting the admin removes their powers at once.
+        auth.change_member_role(&ctx, "acme", plain, role::OWNER, by(owner)).await.expect("owner promotes");
+        auth.change_member_role(&ctx, "acme", admin, role::MEMBER, by(owner)).await.expect("owner demotes");
+        assert!(refused(auth.remove_member(&ctx, "acme", plain, by(admin)).await));
+        let members = auth.list_members("acme").await.expect("members");
+        let roles: Vec<_> = members.iter().map(|m| (m.user_id, m.role.as_str())).collect();
+        assert_eq!(roles, [(owner, role::OWNER), (admin, role::MEMBER), (plain, role::OWNER)], "refusals changed nothing");
+    }
+);
+
+plinth_db::db_test!(
     async fn concurrent_owners_cannot_all_leave(db) {
         let auth = setup(&db, AuthConfig::default()).await;
         let ctx = Context::default();
@@ -116,13 +147,13 @@ plinth_db::db_test!(
             let name = format!("race-{round}");
             auth.create_org(&ctx, owners[0], org(&name)).await.expect("org");
             for o in &owners[1..] {
-                auth.add_member(&ctx, &name, *o, role::OWNER, None).await.expect("owner");
+                auth.add_member(&ctx, &name, *o, role::OWNER, None, Authority::Granted).await.expect("owner");
             }
             // Each owner leaves or steps down at once: one must stay.
             let (a, b, c) = tokio::join!(
                 auth.leave_org(&ctx, &name, owners[0]),
-                auth.change_member_role(&ctx, &name, owners[1], role::MEMBER),
-                auth.remove_member(&ctx, &name, owners[2]),
+                auth.change_member_role(&ctx, &name, owners[1], role::MEMBER, Authority::Granted),
+                auth.remove_member(&ctx, &name, owners[2], Authority::Granted),
             );
             let refused = [a.is_err(), b.is_err(), c.is_err()].iter().filter(|e| **e).count();
             assert_eq!(refused, 1, "round {round}: {a:?} {b:?} {c:?}");
@@ -142,7 +173,7 @@ plinth_db::db_test!(
         let (owner, carol, dave) = (user(&auth, "olive").await, user(&auth, "carol").await, user(&auth, "dave").await);
         auth.create_org(&ctx, owner, org("acme")).await.expect("org");
         let (invitation, token) =
-            auth.invite(&ctx, "acme", " Carol@EXAMPLE.com", role::ADMIN, owner).await.expect("invite");
+            auth.invite(&ctx, "acme", " Carol@EXAMPLE.com", role::ADMIN, owner, Authority::Granted).await.expect("invite");
         assert!(token.starts_with("plin_"));
         assert_eq!(invitation.email, "carol@example.com");
         let stored = plinth_auth::entity::org_invitation::Entity::find_by_id(invitation.id)
@@ -153,11 +184,11 @@ plinth_db::db_test!(
         assert_eq!(stored.token_hash, plinth_db::secret::hash(&token), "only the hash is stored");
         assert!(!serde_json::to_string(&stored).expect("json").contains(&stored.token_hash), "never serialised");
         assert_eq!(auth.list_invitations("acme").await.expect("list").len(), 1);
-        let again = auth.invite(&ctx, "acme", "carol@example.com", role::MEMBER, owner).await;
+        let again = auth.invite(&ctx, "acme", "carol@example.com", role::MEMBER, owner, Authority::Granted).await;
         assert!(matches!(again, Err(Error::Conflict(_))), "one pending invitation per address");
-        let member = auth.invite(&ctx, "acme", "olive@example.com", role::MEMBER, owner).await;
+        let member = auth.invite(&ctx, "acme", "olive@example.com", role::MEMBER, owner, Authority::Granted).await;
         assert!(matches!(member, Err(Error::Conflict(_))), "members are not invited");
-        assert!(matches!(auth.invite(&ctx, "acme", "x@y.z", "root", owner).await, Err(Error::Invalid(_))));
+        assert!(matches!(auth.invite(&ctx, "acme", "x@y.z", "root", owner, Authority::Granted).await, Err(Error::Invalid(_))));
 
         // Only the invited address may accept, and only once.
         let wrong = auth.accept_invitation(&ctx, &token, dave).await;
@@ -172,10 +203,10 @@ plinth_db::db_test!(
         }
 
         // Declined invitations cannot be accepted; a new one replaces them.
-        let (_, declined) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner).await.expect("invite");
+        let (_, declined) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner, Authority::Granted).await.expect("invite");
         auth.decline_invitation(&ctx, &declined).await.expect("decline");
         assert!(matches!(auth.accept_invitation(&ctx, &declined, dave).await, Err(Error::Invalid(_))));
-        let (_, fresh) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner).await.expect("re-invite");
+        let (_, fresh) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner, Authority::Granted).await.expect("re-invite");
         // Revoked invitations cannot be accepted either.
         let pending = auth.list_invitations("acme").await.expect("list");
         auth.revoke_invitation(&ctx, "acme", pending[0].id).await.expect("revoke");
@@ -185,7 +216,7 @@ plinth_db::db_test!(
         // Expired invitations cannot be accepted.
         let short = AuthConfig { orgs: OrgConfig { invitation_secs: 0 }, ..AuthConfig::default() };
         let expiring = Auth::new(db.conn().clone(), short).await.expect("auth");
-        let (_, stale) = expiring.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner).await.expect("invite");
+        let (_, stale) = expiring.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner, Authority::Granted).await.expect("invite");
         assert!(matches!(auth.accept_invitation(&ctx, &stale, dave).await, Err(Error::Invalid(_))));
         assert!(auth.list_invitations("acme").await.expect("list").is_empty(), "expired ones are not pending");
 
@@ -204,7 +235,7 @@ plinth_db::db_test!(
         let (owner, erin, frank) = (user(&auth, "owner").await, user(&auth, "erin").await, user(&auth, "frank").await);
         auth.create_org(&ctx, owner, org("acme")).await.expect("org");
         auth.create_org(&ctx, owner, org("other")).await.expect("org");
-        auth.add_member(&ctx, "acme", erin, role::MEMBER, None).await.expect("member");
+        auth.add_member(&ctx, "acme", erin, role::MEMBER, None, Authority::Granted).await.expect("member");
         let design = auth.create_team(&ctx, "acme", "design", Some("Designers".into())).await.expect("team");
         auth.create_team(&ctx, "other", "design", None).await.expect("same name in another org");
         assert!(matches!(auth.create_team(&ctx, "acme", "design", None).await, Err(Error::Conflict(_))));
@@ -254,14 +285,14 @@ plinth_db::db_test!(
         let held = |scopes: &[String], s: &str| scopes.iter().any(|x| x == s);
 
         assert!(!held(&scopes().await, "repos:admin:acme/*"));
-        auth.add_member(&ctx, "acme", gina, role::ADMIN, None).await.expect("member");
+        auth.add_member(&ctx, "acme", gina, role::ADMIN, None, Authority::Granted).await.expect("member");
         let now = scopes().await;
         assert!(held(&now, "assume:org:acme:admin") && held(&now, "repos:admin:acme/*"), "{now:?}");
         auth.add_team_member(&ctx, "acme", "design", gina, "member").await.expect("team");
         let now = scopes().await;
         assert!(held(&now, "assume:team:acme/design") && held(&now, "docs:edit:acme/design"), "{now:?}");
 
-        auth.remove_member(&ctx, "acme", gina).await.expect("remove");
+        auth.remove_member(&ctx, "acme", gina, Authority::Granted).await.expect("remove");
         let now = scopes().await;
         for gone in ["assume:org:acme:admin", "repos:admin:acme/*", "assume:team:acme/design", "docs:edit:acme/design"] {
             assert!(!held(&now, gone), "{gone} is gone once the membership is: {now:?}");

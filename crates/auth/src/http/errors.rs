@@ -17,6 +17,9 @@ impl From<Error> for Problem {
                 format!("missing scopes: {}", missing.join(", ")),
             )
             .with("missing_scopes", missing),
+            Error::NotPermitted { detail, scope } => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", detail).with("missing_scopes", vec![scope])
+            }
             Error::Locked(secs) => Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "account-locked",

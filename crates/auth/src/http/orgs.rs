@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{Authenticated, RequestInfo, user_id};
-use crate::orgs::{NewOrg, OrgMember, role, validate_slug};
+use crate::orgs::{Authority, NewOrg, OrgMember, manage_scope, read_scope, role, validate_slug};
 use crate::{Auth, Error, PrincipalKind};
 
 type Reply = Result<HttpResponse, Problem>;
@@ -54,47 +54,11 @@ enum Need {
 /// A caller allowed into an organisation, and what it found there.
 #[derive(Debug)]
 struct Access {
-    /// The organisation's name.
-    org: String,
     /// Its members, oldest first.
     members: Vec<OrgMember>,
-    /// The caller may grant, change or remove the owner role.
-    owner_powers: bool,
-}
-
-impl Access {
-    /// The role of `user_id` in the organisation, if a member.
-    fn role_of(&self, user_id: Uuid) -> Option<&str> {
-        self.members
-            .iter()
-            .find(|m| m.user_id == user_id)
-            .map(|m| m.role.as_str())
-    }
-
-    /// `Ok` when the caller may touch the owner role, else 403.
-    fn require_owner(&self) -> Result<(), Problem> {
-        if self.owner_powers {
-            return Ok(());
-        }
-        let scope = manage_scope(&self.org);
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "only owners of {} (or holders of scope {scope}) may grant, change or remove the owner role",
-                self.org
-            ),
-        )
-        .with("missing_scopes", vec![scope]))
-    }
-}
-
-fn read_scope(org: &str) -> String {
-    format!("auth:read-org:{org}")
-}
-
-fn manage_scope(org: &str) -> String {
-    format!("auth:manage-org:{org}")
+    /// On whose authority the caller changes members: granted by scope, or
+    /// their own role, which the library checks again inside the change.
+    authority: Authority,
 }
 
 fn refused(org: &str, need: Need) -> Problem {
@@ -136,12 +100,11 @@ async fn access(auth: &Auth, who: &Authenticated, org: &str, need: Need) -> Resu
     if !by_scope && !by_role {
         return Err(refused(org, need));
     }
-    let owner_powers = manager || role == Some(role::OWNER);
-    Ok(Access {
-        org: org.to_owned(),
-        members,
-        owner_powers,
-    })
+    let authority = match member {
+        Some(id) if !manager => Authority::Member(id),
+        _ => Authority::Granted,
+    };
+    Ok(Access { members, authority })
 }
 
 // ---------------------------------------------------------------- organisations
@@ -214,9 +177,6 @@ pub async fn add_member(
     body: web::Json<NewMember>,
 ) -> Reply {
     let access = access(&auth, &who, &org, Need::Manage).await?;
-    if body.role == role::OWNER {
-        access.require_owner()?;
-    }
     let member = auth
         .add_member(
             &who.context(),
@@ -224,6 +184,7 @@ pub async fn add_member(
             body.user_id,
             &body.role,
             who.principal.user_id,
+            access.authority,
         )
         .await?;
     Ok(HttpResponse::Created().json(member))
@@ -253,11 +214,8 @@ pub async fn change_member_role(
 ) -> Reply {
     let (org, user) = path.into_inner();
     let access = access(&auth, &who, &org, Need::Manage).await?;
-    if body.role == role::OWNER || access.role_of(user) == Some(role::OWNER) {
-        access.require_owner()?;
-    }
     let member = auth
-        .change_member_role(&who.context(), &org, user, &body.role)
+        .change_member_role(&who.context(), &org, user, &body.role, access.authority)
         .await?;
     Ok(HttpResponse::Ok().json(member))
 }
@@ -275,10 +233,8 @@ pub async fn remove_member(
 ) -> Reply {
     let (org, user) = path.into_inner();
     let access = access(&auth, &who, &org, Need::Manage).await?;
-    if access.role_of(user) == Some(role::OWNER) {
-        access.require_owner()?;
-    }
-    auth.remove_member(&who.context(), &org, user).await?;
+    auth.remove_member(&who.context(), &org, user, access.authority)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -324,12 +280,16 @@ pub async fn invite(
     body: web::Json<NewInvitation>,
 ) -> Reply {
     let access = access(&auth, &who, &org, Need::Manage).await?;
-    if body.role == role::OWNER {
-        access.require_owner()?;
-    }
     let inviter = user_id(&who)?;
     let (invitation, token) = auth
-        .invite(&who.context(), &org, &body.email, &body.role, inviter)
+        .invite(
+            &who.context(),
+            &org,
+            &body.email,
+            &body.role,
+            inviter,
+            access.authority,
+        )
         .await?;
     Ok(HttpResponse::Created().json(json!({ "invitation": invitation, "token": token })))
 }
