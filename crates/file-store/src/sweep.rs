@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 
 use futures_util::StreamExt;
+use plinth_db::Backend;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -66,7 +67,7 @@ impl FileStore {
         let cutoff = now - grace;
         let mut report = SweepReport {
             expired_uploads: upload::Entity::delete_many()
-                .filter(upload::Column::ExpiresAt.lte(now))
+                .filter(Backend::of(&self.db)?.not_after(upload::Column::ExpiresAt, now))
                 .exec(&self.db)
                 .await?
                 .rows_affected,

@@ -11,8 +11,9 @@
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
-use plinth_db::OptionExt;
+use plinth_db::{Backend, OptionExt};
 use plinth_events::Context;
+use sea_orm::ExprTrait as _;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait};
 use serde_json::Value;
@@ -88,8 +89,9 @@ impl FileStore {
 
     /// The upload with `id`, unless it has expired.
     pub async fn upload(&self, id: Uuid) -> Result<Upload> {
+        let expired = Backend::of(&self.db)?.not_after(Column::ExpiresAt, OffsetDateTime::now_utc());
         Ok(Entity::find_by_id(id)
-            .filter(Column::ExpiresAt.gt(OffsetDateTime::now_utc()))
+            .filter(expired.not())
             .one(&self.db)
             .await?
             .or_not_found(format!("upload {id}"))?)

@@ -22,7 +22,7 @@ pub struct OwnerQuery {
 }
 
 /// The attachments of an entity, in order.
-#[utoipa::path(get, path = "/files/attachments", tag = "files", params(OwnerQuery),
+#[utoipa::path(get, path = "/v1/files/attachments", tag = "files", params(OwnerQuery),
     responses((status = 200, description = "The attachments", body = Vec<Attachment>),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn list(store: web::Data<FileStore>, who: Authenticated, query: web::Query<OwnerQuery>) -> Reply {
@@ -44,7 +44,7 @@ pub struct AttachBody {
 }
 
 /// Attach a file to an entity, after its other attachments.
-#[utoipa::path(post, path = "/files/attachments", tag = "files", request_body = AttachBody,
+#[utoipa::path(post, path = "/v1/files/attachments", tag = "files", request_body = AttachBody,
     responses((status = 201, description = "The attachment", body = Attachment), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn attach(store: web::Data<FileStore>, who: Authenticated, body: web::Json<AttachBody>) -> Reply {
@@ -54,7 +54,7 @@ pub async fn attach(store: web::Data<FileStore>, who: Authenticated, body: web::
 }
 
 /// Remove an attachment (the file stays).
-#[utoipa::path(delete, path = "/files/attachments/{id}", tag = "files",
+#[utoipa::path(delete, path = "/v1/files/attachments/{id}", tag = "files",
     params(("id" = Uuid, Path, description = "Attachment id")),
     responses((status = 204, description = "Detached"), (status = 404, body = Problem)))]
 pub async fn detach(store: web::Data<FileStore>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
@@ -76,7 +76,7 @@ pub struct OrderBody {
 }
 
 /// Reorder an entity's attachments.
-#[utoipa::path(put, path = "/files/attachments/order", tag = "files", request_body = OrderBody,
+#[utoipa::path(put, path = "/v1/files/attachments/order", tag = "files", request_body = OrderBody,
     responses((status = 200, description = "The attachments in order", body = Vec<Attachment>),
               (status = 422, body = Problem)))]
 pub async fn reorder(store: web::Data<FileStore>, who: Authenticated, body: web::Json<OrderBody>) -> Reply {

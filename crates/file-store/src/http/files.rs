@@ -24,7 +24,7 @@ pub struct ListQuery {
 }
 
 /// Files of a bucket, oldest first (scope `files:read:<bucket>`).
-#[utoipa::path(get, path = "/files/buckets/{bucket}/files", tag = "files",
+#[utoipa::path(get, path = "/v1/files/buckets/{bucket}/files", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name"), ListQuery),
     responses((status = 200, description = "A page of files", body = Vec<File>),
               (status = 401, body = Problem), (status = 403, body = Problem)))]
@@ -50,7 +50,7 @@ pub struct UploadQuery {
 
 /// Upload a file as the raw request body (scope `files:write:<bucket>`).
 /// The type is sniffed from the bytes; the `Content-Type` header is ignored.
-#[utoipa::path(post, path = "/files/buckets/{bucket}/files", tag = "files",
+#[utoipa::path(post, path = "/v1/files/buckets/{bucket}/files", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name"), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "The stored file", body = File),
@@ -101,7 +101,7 @@ async fn authorized(
 }
 
 /// A file's metadata (scope `files:read:<bucket>`).
-#[utoipa::path(get, path = "/files/{id}", tag = "files", params(("id" = Uuid, Path, description = "File id")),
+#[utoipa::path(get, path = "/v1/files/{id}", tag = "files", params(("id" = Uuid, Path, description = "File id")),
     responses((status = 200, description = "The file", body = File),
               (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get(store: web::Data<FileStore>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
@@ -122,7 +122,7 @@ pub struct FileChange {
 }
 
 /// Rename a file or replace its metadata (scope `files:write:<bucket>`).
-#[utoipa::path(patch, path = "/files/{id}", tag = "files", params(("id" = Uuid, Path, description = "File id")),
+#[utoipa::path(patch, path = "/v1/files/{id}", tag = "files", params(("id" = Uuid, Path, description = "File id")),
     request_body = FileChange,
     responses((status = 200, description = "The file", body = File), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -141,7 +141,7 @@ pub async fn update(
 }
 
 /// Delete a file (scope `files:delete:<bucket>`); its bytes are swept later.
-#[utoipa::path(delete, path = "/files/{id}", tag = "files", params(("id" = Uuid, Path, description = "File id")),
+#[utoipa::path(delete, path = "/v1/files/{id}", tag = "files", params(("id" = Uuid, Path, description = "File id")),
     responses((status = 204, description = "Deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete(store: web::Data<FileStore>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
     authorized(&store, &who, Access::Delete, *id).await?;
@@ -151,7 +151,7 @@ pub async fn delete(store: web::Data<FileStore>, who: Authenticated, id: web::Pa
 
 /// Download a file (scope `files:read:<bucket>`): `ETag`/`Last-Modified`
 /// validators, `Range` (several ranges as `multipart/byteranges`), `If-Range`.
-#[utoipa::path(get, path = "/files/{id}/content", tag = "files",
+#[utoipa::path(get, path = "/v1/files/{id}/content", tag = "files",
     params(("id" = Uuid, Path, description = "File id"), DownloadQuery),
     responses((status = 200, description = "The content", body = Vec<u8>, content_type = "application/octet-stream"),
               (status = 206, description = "The requested ranges"), (status = 304, description = "Not modified"),
@@ -189,7 +189,7 @@ pub struct Link {
 
 /// Create a link that downloads the file without credentials until it
 /// expires or its key is retired (scope `files:read:<bucket>`).
-#[utoipa::path(post, path = "/files/{id}/links", tag = "files", params(("id" = Uuid, Path, description = "File id")),
+#[utoipa::path(post, path = "/v1/files/{id}/links", tag = "files", params(("id" = Uuid, Path, description = "File id")),
     request_body = LinkRequest,
     responses((status = 201, description = "The link", body = Link), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
@@ -230,7 +230,7 @@ pub struct SharedQuery {
 
 /// Download through a signed link, without credentials; 403 once it has
 /// expired or its key was retired.
-#[utoipa::path(get, path = "/files/shared/{id}", tag = "files",
+#[utoipa::path(get, path = "/v1/files/shared/{id}", tag = "files",
     params(("id" = Uuid, Path, description = "File id"), SharedQuery),
     responses((status = 200, description = "The content", body = Vec<u8>, content_type = "application/octet-stream"),
               (status = 206, description = "The requested ranges"), (status = 304, description = "Not modified"),

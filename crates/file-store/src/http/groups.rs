@@ -21,7 +21,7 @@ pub struct ChildrenQuery {
 }
 
 /// The children of a folder (or the roots), in order.
-#[utoipa::path(get, path = "/files/groups", tag = "files", params(ChildrenQuery),
+#[utoipa::path(get, path = "/v1/files/groups", tag = "files", params(ChildrenQuery),
     responses((status = 200, description = "The nodes", body = Vec<FileGroup>), (status = 403, body = Problem)))]
 pub async fn children(
     store: web::Data<FileStore>,
@@ -55,7 +55,7 @@ pub struct NewGroupBody {
 }
 
 /// Create a folder or file entry.
-#[utoipa::path(post, path = "/files/groups", tag = "files", request_body = NewGroupBody,
+#[utoipa::path(post, path = "/v1/files/groups", tag = "files", request_body = NewGroupBody,
     responses((status = 201, description = "The node", body = FileGroup), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(store: web::Data<FileStore>, who: Authenticated, body: web::Json<NewGroupBody>) -> Reply {
@@ -72,7 +72,7 @@ pub async fn create(store: web::Data<FileStore>, who: Authenticated, body: web::
 }
 
 /// One node.
-#[utoipa::path(get, path = "/files/groups/{id}", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
+#[utoipa::path(get, path = "/v1/files/groups/{id}", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
     responses((status = 200, description = "The node", body = FileGroup), (status = 404, body = Problem)))]
 pub async fn get(store: web::Data<FileStore>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
     who.require(READ)?;
@@ -93,7 +93,7 @@ pub struct GroupChange {
 }
 
 /// Rename a node or replace its metadata.
-#[utoipa::path(patch, path = "/files/groups/{id}", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
+#[utoipa::path(patch, path = "/v1/files/groups/{id}", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
     request_body = GroupChange,
     responses((status = 200, description = "The node", body = FileGroup), (status = 404, body = Problem),
               (status = 422, body = Problem)))]
@@ -112,7 +112,7 @@ pub async fn update(
 }
 
 /// Delete a node and everything under it (files stay).
-#[utoipa::path(delete, path = "/files/groups/{id}", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
+#[utoipa::path(delete, path = "/v1/files/groups/{id}", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem)))]
 pub async fn delete(store: web::Data<FileStore>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
     who.require(WRITE)?;
@@ -133,7 +133,7 @@ pub struct MoveBody {
 }
 
 /// Move a node (with its subtree); 409 when the target is inside it.
-#[utoipa::path(post, path = "/files/groups/{id}/move", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
+#[utoipa::path(post, path = "/v1/files/groups/{id}/move", tag = "files", params(("id" = Uuid, Path, description = "Node id")),
     request_body = MoveBody,
     responses((status = 200, description = "The node", body = FileGroup), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -162,7 +162,7 @@ pub struct OrderBody {
 }
 
 /// Reorder the children of a folder (or the roots).
-#[utoipa::path(put, path = "/files/groups/order", tag = "files", request_body = OrderBody,
+#[utoipa::path(put, path = "/v1/files/groups/order", tag = "files", request_body = OrderBody,
     responses((status = 200, description = "The children in order", body = Vec<FileGroup>),
               (status = 422, body = Problem)))]
 pub async fn reorder(store: web::Data<FileStore>, who: Authenticated, body: web::Json<OrderBody>) -> Reply {

@@ -2,7 +2,7 @@
 //! downloads with validators and ranges, signed links, file groups and
 //! attachments. Mount with [`configure`] inside the server's `/v1` scope,
 //! with `web::Data<FileStore>` and `web::Data<plinth_auth::Auth>` in the app
-//! data; merge [`ApiDoc`] (paths relative to `/v1`) into the OpenAPI document.
+//! data; merge [`ApiDoc`] (paths include the `/v1` prefix) into the OpenAPI document.
 //!
 //! Scopes: `files:read:<bucket>`, `files:write:<bucket>` and
 //! `files:delete:<bucket>` for files and uploads; `files:groups:read`,
@@ -25,7 +25,7 @@ use utoipa::OpenApi;
 
 use crate::bucket;
 
-/// The file store routes' OpenAPI description, with paths relative to `/v1`.
+/// The file store routes' OpenAPI description; paths include the `/v1` prefix.
 #[derive(OpenApi)]
 #[openapi(
     paths(

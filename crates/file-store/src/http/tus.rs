@@ -116,7 +116,7 @@ fn offset_reply(status: StatusCode, upload: &Upload) -> HttpResponse {
 }
 
 /// What the server supports for a bucket: version, extensions and `Tus-Max-Size`.
-#[utoipa::path(options, path = "/files/buckets/{bucket}/uploads", tag = "files",
+#[utoipa::path(options, path = "/v1/files/buckets/{bucket}/uploads", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name")),
     responses((status = 204, description = "Tus-Version, Tus-Extension and Tus-Max-Size headers"),
               (status = 404, body = Problem)))]
@@ -133,7 +133,7 @@ pub async fn options(store: web::Data<FileStore>, bucket: web::Path<String>) -> 
 }
 
 /// Start a resumable upload of `Upload-Length` bytes (scope `files:write:<bucket>`).
-#[utoipa::path(post, path = "/files/buckets/{bucket}/uploads", tag = "files",
+#[utoipa::path(post, path = "/v1/files/buckets/{bucket}/uploads", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name"),
            ("Tus-Resumable" = String, Header, description = "1.0.0"),
            ("Upload-Length" = u64, Header, description = "Total length in bytes"),
@@ -173,7 +173,7 @@ pub async fn create(
 }
 
 /// Where an upload stands: `Upload-Offset` and `Upload-Length` (scope `files:write:<bucket>`).
-#[utoipa::path(head, path = "/files/buckets/{bucket}/uploads/{id}", tag = "files",
+#[utoipa::path(head, path = "/v1/files/buckets/{bucket}/uploads/{id}", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name"), ("id" = Uuid, Path, description = "Upload id"),
            ("Tus-Resumable" = String, Header, description = "1.0.0")),
     responses((status = 200, description = "Upload-Offset, Upload-Length and, once complete, Plinth-File-Id"),
@@ -196,7 +196,7 @@ pub async fn head(
 
 /// Append the body at `Upload-Offset` (scope `files:write:<bucket>`). Bytes
 /// received before a broken connection are kept: ask `HEAD` and resume.
-#[utoipa::path(patch, path = "/files/buckets/{bucket}/uploads/{id}", tag = "files",
+#[utoipa::path(patch, path = "/v1/files/buckets/{bucket}/uploads/{id}", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name"), ("id" = Uuid, Path, description = "Upload id"),
            ("Tus-Resumable" = String, Header, description = "1.0.0"),
            ("Upload-Offset" = u64, Header, description = "Where the body starts")),
@@ -235,7 +235,7 @@ pub async fn patch(
 }
 
 /// Abandon an upload (scope `files:write:<bucket>`); its parts are swept.
-#[utoipa::path(delete, path = "/files/buckets/{bucket}/uploads/{id}", tag = "files",
+#[utoipa::path(delete, path = "/v1/files/buckets/{bucket}/uploads/{id}", tag = "files",
     params(("bucket" = String, Path, description = "Bucket name"), ("id" = Uuid, Path, description = "Upload id"),
            ("Tus-Resumable" = String, Header, description = "1.0.0")),
     responses((status = 204, description = "Terminated"), (status = 404, body = Problem), (status = 412, body = Problem)))]

@@ -592,20 +592,20 @@ fn the_openapi_document_names_every_route() {
     use utoipa::OpenApi;
     let doc = http::ApiDoc::openapi();
     for path in [
-        "/files/buckets/{bucket}/files",
-        "/files/buckets/{bucket}/uploads",
-        "/files/buckets/{bucket}/uploads/{id}",
-        "/files/{id}",
-        "/files/{id}/content",
-        "/files/{id}/links",
-        "/files/shared/{id}",
-        "/files/groups",
-        "/files/groups/{id}",
-        "/files/groups/{id}/move",
-        "/files/groups/order",
-        "/files/attachments",
-        "/files/attachments/{id}",
-        "/files/attachments/order",
+        "/v1/files/buckets/{bucket}/files",
+        "/v1/files/buckets/{bucket}/uploads",
+        "/v1/files/buckets/{bucket}/uploads/{id}",
+        "/v1/files/{id}",
+        "/v1/files/{id}/content",
+        "/v1/files/{id}/links",
+        "/v1/files/shared/{id}",
+        "/v1/files/groups",
+        "/v1/files/groups/{id}",
+        "/v1/files/groups/{id}/move",
+        "/v1/files/groups/order",
+        "/v1/files/attachments",
+        "/v1/files/attachments/{id}",
+        "/v1/files/attachments/order",
     ] {
         assert!(doc.paths.paths.contains_key(path), "{path} is documented");
     }
