@@ -5,19 +5,27 @@
 use std::time::Duration;
 
 use plinth_db::Backend;
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{
+    CommonTableExpression, Expr, ExprTrait, Func, LockBehavior, LockType, Order, Query, WithClause,
+};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect,
+};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::clock::duration;
 use crate::entity::task;
 use crate::state::TaskState;
-use crate::store::{id_chunks, in_ids, stmt};
+use crate::store::{id_chunks, in_ids};
 use crate::{Error, Queue, Result, Task, metrics, notify, validate};
 
 /// Most tasks one claim returns.
 pub const MAX_CLAIM: usize = 1_000;
+/// Name of the claim statement's common table expression.
+const PICKED: &str = "picked";
 
 /// A worker as the queue knows it: a group (e.g. a region or host) and an id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -93,37 +101,38 @@ impl Queue {
         let now = self.now();
         let until = now + duration(claim.lease.unwrap_or(self.config().lease));
         let db = self.db();
-        let lock = match Backend::of(db)? {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let mut values = vec![
-            claim.queue.clone().into(),
-            claim.worker.worker_group.clone().into(),
-            claim.worker.worker_id.clone().into(),
-            until.into(),
-            now.into(),
-            i64::try_from(count).unwrap_or(1).into(),
-        ];
-        let mut types = String::new();
-        if !claim.task_types.is_empty() {
-            let marks: Vec<String> = (0..claim.task_types.len())
-                .map(|i| format!("${}", i + 7))
-                .collect();
-            types = format!(" AND task_type IN ({})", marks.join(", "));
-            values.extend(claim.task_types.iter().map(|t| t.clone().into()));
-        }
-        let sql = format!(
-            "WITH picked AS MATERIALIZED (\
-               SELECT id FROM queue_task \
-               WHERE queue = $1 AND state = 'pending' AND run_at <= $5 \
-                 AND (deadline IS NULL OR deadline > $5){types} \
-               ORDER BY priority DESC, run_at, id LIMIT $6{lock}) \
-             UPDATE queue_task SET state = 'running', worker_group = $2, worker_id = $3, \
-               taken_until = $4, started_at = $5, attempts = attempts + 1, updated_at = $5 \
-             WHERE id IN (SELECT id FROM picked) RETURNING *"
-        );
-        let rows = db.query_all_raw(stmt(db, sql, values)).await?;
+        let ready = ready(Backend::of(db)?, &claim.queue, &claim.task_types, now);
+        let picked = Query::select()
+            .column(task::Column::Id)
+            .from(task::Entity)
+            .cond_where(ready)
+            .order_by(task::Column::Priority, Order::Desc)
+            .order_by(task::Column::RunAt, Order::Asc)
+            .order_by(task::Column::Id, Order::Asc)
+            .limit(u64::try_from(count).unwrap_or(1))
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let picked = CommonTableExpression::new()
+            .query(picked)
+            .table_name(PICKED)
+            .materialized(true)
+            .to_owned();
+        let update = Query::update()
+            .table(task::Entity)
+            .value(task::Column::State, TaskState::Running.to_value())
+            .value(task::Column::WorkerGroup, claim.worker.worker_group.as_str())
+            .value(task::Column::WorkerId, claim.worker.worker_id.as_str())
+            .value(task::Column::TakenUntil, until)
+            .value(task::Column::StartedAt, now)
+            .value(task::Column::Attempts, Expr::col(task::Column::Attempts).add(1))
+            .value(task::Column::UpdatedAt, now)
+            .and_where(
+                Expr::col(task::Column::Id).in_subquery(Query::select().column("id").from(PICKED).to_owned()),
+            )
+            .returning_all()
+            .to_owned()
+            .with(WithClause::new().cte(picked).to_owned());
+        let rows = db.query_all(&update).await?;
         let mut tasks = rows
             .iter()
             .map(|row| task::Model::from_query_result(row, ""))
@@ -179,17 +188,16 @@ impl Queue {
 }
 
 impl Queue {
-    /// How long until the next pending task of one of `types` on `queue`
-    /// becomes ready, if one is scheduled for later.
+    /// How long until the next pending task of one of `types` (any type when
+    /// empty) on `queue` becomes ready, if one is scheduled for later.
     pub(crate) async fn next_run_at(&self, queue: &str, types: &[String]) -> Result<Option<Duration>> {
         let now = self.now();
-        let next: Option<Option<time::OffsetDateTime>> = task::Entity::find()
+        let backend = Backend::of(self.db())?;
+        let next: Option<Option<OffsetDateTime>> = task::Entity::find()
             .select_only()
             .column_as(Expr::from(Func::min(Expr::col(task::Column::RunAt))), "next")
-            .filter(task::Column::Queue.eq(queue))
-            .filter(task::Column::State.eq(TaskState::Pending))
-            .filter(task::Column::RunAt.gt(now))
-            .filter(task::Column::TaskType.is_in(types.iter().map(String::as_str)))
+            .filter(pending(queue, types))
+            .filter(backend.not_after(task::Column::RunAt, now).not())
             .into_tuple()
             .one(self.db())
             .await?;
@@ -197,6 +205,31 @@ impl Queue {
             .flatten()
             .map(|at| Duration::from_secs_f64((at - now).as_seconds_f64().max(0.0))))
     }
+}
+
+/// The pending tasks of `queue`, of one of `types` or any type when empty.
+fn pending(queue: &str, types: &[String]) -> Condition {
+    let cond = Condition::all()
+        .add(task::Column::Queue.eq(queue))
+        .add(task::Column::State.eq(TaskState::Pending));
+    if types.is_empty() {
+        cond
+    } else {
+        cond.add(task::Column::TaskType.is_in(types.iter().map(String::as_str)))
+    }
+}
+
+/// The pending tasks of `queue` (of one of `types`, or any type when
+/// empty) whose run-at time has come and whose deadline has not passed.
+fn ready(backend: Backend, queue: &str, types: &[String], now: OffsetDateTime) -> Condition {
+    Condition::all()
+        .add(pending(queue, types))
+        .add(backend.not_after(task::Column::RunAt, now))
+        .add(
+            Condition::any()
+                .add(task::Column::Deadline.is_null())
+                .add(backend.not_after(task::Column::Deadline, now).not()),
+        )
 }
 
 impl Queue {

@@ -1,6 +1,7 @@
 //! Migrations of the task queue, tracked in `queue_migrations`.
 
 use plinth_db::migrate::{Migration, Steps};
+use plinth_db::schema::{at, at_null, big, flag, index, int, json, text, text_null, uuid_pk};
 use sea_orm::sea_query::{ColumnDef, ForeignKey, ForeignKeyAction, Index, Table, TableCreateStatement};
 
 /// The task queue's migrator.
@@ -35,8 +36,20 @@ const TABLES: [&str; 10] = [
     "queue_index_namespace",
 ];
 
+/// Plain indexes: name, table, columns.
+const INDEXES: [(&str, &str, &[&str]); 4] = [
+    (
+        "queue_dependency_dependent_idx",
+        "queue_dependency",
+        &["dependent_task_id", "satisfied"],
+    ),
+    ("queue_artifact_expires_idx", "queue_artifact", &["expires"]),
+    ("queue_index_rank_idx", "queue_index", &["namespace", "rank"]),
+    ("queue_index_expires_idx", "queue_index", &["expires"]),
+];
+
 /// Indexes that sea-query cannot express (partial, descending), in SQL both backends accept.
-const INDEXES: &[&str] = &[
+const PARTIAL_INDEXES: &[&str] = &[
     "CREATE INDEX queue_task_claim_idx ON queue_task (queue, priority DESC, run_at, id) \
      WHERE state = 'pending'",
     "CREATE INDEX queue_task_lease_idx ON queue_task (taken_until) WHERE state = 'running'",
@@ -48,10 +61,6 @@ const INDEXES: &[&str] = &[
     "CREATE INDEX queue_task_resolved_idx ON queue_task (state, resolved_at) \
      WHERE state IN ('completed', 'failed', 'exception')",
     "CREATE INDEX queue_task_expires_idx ON queue_task (expires) WHERE expires IS NOT NULL",
-    "CREATE INDEX queue_dependency_dependent_idx ON queue_dependency (dependent_task_id, satisfied)",
-    "CREATE INDEX queue_artifact_expires_idx ON queue_artifact (expires)",
-    "CREATE INDEX queue_index_rank_idx ON queue_index (namespace, rank)",
-    "CREATE INDEX queue_index_expires_idx ON queue_index (expires)",
 ];
 
 struct CreateTables;
@@ -76,8 +85,11 @@ impl Migration for CreateTables {
         ] {
             s.stmt(&table);
         }
-        for index in INDEXES {
-            s.sql(*index);
+        for sql in PARTIAL_INDEXES {
+            s.sql(*sql);
+        }
+        for (name, table, cols) in INDEXES {
+            s.stmt(&index(name, table, cols, false));
         }
     }
 
@@ -88,35 +100,9 @@ impl Migration for CreateTables {
     }
 }
 
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string().not_null().to_owned()
-}
-
-fn text_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).string().null().to_owned()
-}
-
-fn at(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn at_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().to_owned()
-}
-
-fn json(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).json_binary().not_null().to_owned()
-}
-
-fn int(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).integer().not_null().to_owned()
-}
-
-fn big(name: &'static str) -> ColumnDef {
-    ColumnDef::new(name).big_integer().not_null().to_owned()
+/// A non-null UUID column (not a primary key).
+fn uuid(name: &'static str) -> ColumnDef {
+    ColumnDef::new(name).uuid().not_null().to_owned()
 }
 
 /// A foreign key from `table.task_id` to the task, deleted with it.
@@ -139,7 +125,7 @@ fn pk(cols: &[&'static str]) -> sea_orm::sea_query::IndexCreateStatement {
 fn task() -> TableCreateStatement {
     Table::create()
         .table("queue_task")
-        .col(ColumnDef::new("id").uuid().not_null().primary_key())
+        .col(uuid_pk())
         .col(text("queue"))
         .col(text("task_type"))
         .col(json("payload"))
@@ -170,7 +156,7 @@ fn task() -> TableCreateStatement {
         .col(ColumnDef::new("task_group_id").uuid().null())
         .col(text("scheduler_id"))
         .col(text("requires"))
-        .col(ColumnDef::new("record_events").boolean().not_null())
+        .col(flag("record_events"))
         .col(text("definition_hash"))
         .col(at("created_at"))
         .col(at("updated_at"))
@@ -180,7 +166,7 @@ fn task() -> TableCreateStatement {
 fn run() -> TableCreateStatement {
     Table::create()
         .table("queue_run")
-        .col(ColumnDef::new("task_id").uuid().not_null())
+        .col(uuid("task_id"))
         .col(int("run_id"))
         .col(text("state"))
         .col(text("reason_created"))
@@ -201,10 +187,10 @@ fn run() -> TableCreateStatement {
 fn dependency() -> TableCreateStatement {
     Table::create()
         .table("queue_dependency")
-        .col(ColumnDef::new("required_task_id").uuid().not_null())
-        .col(ColumnDef::new("dependent_task_id").uuid().not_null())
+        .col(uuid("required_task_id"))
+        .col(uuid("dependent_task_id"))
         .col(text("requires"))
-        .col(ColumnDef::new("satisfied").boolean().not_null())
+        .col(flag("satisfied"))
         .primary_key(&mut pk(&["required_task_id", "dependent_task_id"]))
         .foreign_key(
             &mut ForeignKey::create()
@@ -219,7 +205,7 @@ fn dependency() -> TableCreateStatement {
 fn group() -> TableCreateStatement {
     Table::create()
         .table("queue_group")
-        .col(ColumnDef::new("id").uuid().not_null().primary_key())
+        .col(uuid_pk())
         .col(text("scheduler_id"))
         .col(at_null("sealed_at"))
         .col(at_null("resolved_at"))
@@ -230,7 +216,7 @@ fn group() -> TableCreateStatement {
 fn artifact() -> TableCreateStatement {
     Table::create()
         .table("queue_artifact")
-        .col(ColumnDef::new("task_id").uuid().not_null())
+        .col(uuid("task_id"))
         .col(int("run_id"))
         .col(text("name"))
         .col(text("kind"))
@@ -246,7 +232,7 @@ fn artifact() -> TableCreateStatement {
 fn provisioner() -> TableCreateStatement {
     Table::create()
         .table("queue_provisioner")
-        .col(ColumnDef::new("provisioner_id").string().not_null().primary_key())
+        .col(text("provisioner_id").primary_key())
         .col(text("description"))
         .col(text("stability"))
         .col(at("last_date_active"))
@@ -294,7 +280,7 @@ fn indexed() -> TableCreateStatement {
         .col(text("namespace"))
         .col(text("name"))
         .col(big("rank"))
-        .col(ColumnDef::new("task_id").uuid().not_null())
+        .col(uuid("task_id"))
         .col(json("data"))
         .col(at("expires"))
         .primary_key(&mut pk(&["namespace", "name"]))
