@@ -9,6 +9,8 @@ use plinth_db::sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
 
 use plinth_auth::Auth;
+use plinth_file_store::FileStore;
+use plinth_task_queue::Queue;
 
 use crate::config::Config;
 use crate::error::Result;
@@ -24,16 +26,24 @@ pub struct AppState {
     pub json_limit_bytes: usize,
     /// Identity and authorisation.
     pub auth: Auth,
+    /// Files, uploads, file groups and attachments.
+    pub files: FileStore,
+    /// The task queue.
+    pub queue: Queue,
 }
 
 impl AppState {
     /// Builds every service over `db` from the configuration.
     pub async fn build(db: DatabaseConnection, config: &Config) -> Result<Self> {
         let auth = Auth::new(db.clone(), config.auth.clone()).await?;
+        let files = FileStore::new(db.clone(), &config.files)?;
+        let queue = Queue::new(db.clone(), config.queue.queue());
         Ok(Self {
             db,
             json_limit_bytes: config.http.json_limit_bytes,
             auth,
+            files,
+            queue,
         })
     }
 }

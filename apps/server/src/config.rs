@@ -2,6 +2,7 @@
 //! environment variables, then `DATABASE_URL`.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -31,8 +32,89 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// Identity: passwords, lockout, sessions, MFA, rate limits.
     pub auth: plinth_auth::AuthConfig,
-    /// Seconds between housekeeping passes (expired sessions and tokens).
-    pub housekeeping_interval_secs: u64,
+    /// Files: where blobs live, buckets and their limits, signing keys.
+    pub files: plinth_file_store::FileStoreConfig,
+    /// The task queue: limits, leases, retention.
+    pub queue: QueueConfig,
+    /// Periodic upkeep run as queue jobs.
+    pub housekeeping: HousekeepingConfig,
+}
+
+/// Task queue settings (the rest of [`plinth_task_queue::Config`] keeps its defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Largest task payload, result, artifact or index entry in bytes; larger ones get 413.
+    pub max_payload_bytes: usize,
+    /// Runs a task may take when its definition does not say.
+    pub max_attempts: u32,
+    /// Seconds a remote worker's claim lasts before it must be reclaimed.
+    pub lease_secs: u64,
+    /// Longest wait between claims of an idle in-process worker without a wake-up, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Seconds completed tasks are kept.
+    pub retention_completed_secs: u64,
+    /// Seconds failed tasks (dead letters) are kept; unset keeps them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_failed_secs: Option<u64>,
+    /// Seconds between maintenance passes: expired leases, deadlines, retention, depth gauges.
+    pub maintenance_interval_secs: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        let queue = plinth_task_queue::Config::default();
+        Self {
+            max_payload_bytes: queue.max_payload_bytes,
+            max_attempts: queue.max_attempts,
+            lease_secs: queue.lease.as_secs(),
+            poll_interval_ms: millis(queue.poll_interval),
+            retention_completed_secs: queue.retention.completed.as_secs(),
+            retention_failed_secs: queue.retention.failed.map(|d| d.as_secs()),
+            maintenance_interval_secs: 5,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl QueueConfig {
+    /// The queue's own configuration.
+    pub fn queue(&self) -> plinth_task_queue::Config {
+        plinth_task_queue::Config {
+            max_payload_bytes: self.max_payload_bytes,
+            max_attempts: self.max_attempts.max(1),
+            lease: Duration::from_secs(self.lease_secs.max(1)),
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(1)),
+            retention: plinth_task_queue::Retention {
+                completed: Duration::from_secs(self.retention_completed_secs),
+                failed: self.retention_failed_secs.map(Duration::from_secs),
+            },
+            ..plinth_task_queue::Config::default()
+        }
+    }
+}
+
+/// Periodic upkeep: each pass enqueues one job per chore, deduplicated by a
+/// unique key, so several server processes do each chore once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HousekeepingConfig {
+    /// Seconds between passes.
+    pub interval_secs: u64,
+    /// Seconds a blob must be old before the file sweep may delete it (protects uploads in flight).
+    pub file_sweep_grace_secs: u64,
+}
+
+impl Default for HousekeepingConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 3600,
+            file_sweep_grace_secs: 3600,
+        }
+    }
 }
 
 /// The HTTP listener and request limits.
@@ -99,7 +181,9 @@ impl Default for Config {
             log: LogConfig::default(),
             migrate_on_start: true,
             auth: plinth_auth::AuthConfig::default(),
-            housekeeping_interval_secs: 3600,
+            files: plinth_file_store::FileStoreConfig::default(),
+            queue: QueueConfig::default(),
+            housekeeping: HousekeepingConfig::default(),
         }
     }
 }

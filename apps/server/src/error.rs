@@ -20,6 +20,12 @@ pub enum Error {
     /// Building a service or running an admin command failed.
     #[error(transparent)]
     Auth(#[from] plinth_auth::Error),
+    /// The file store could not be set up (blob backend, buckets, keys).
+    #[error(transparent)]
+    Files(#[from] plinth_file_store::Error),
+    /// The task queue or its workers failed to start or stop.
+    #[error(transparent)]
+    Queue(#[from] plinth_task_queue::Error),
     /// Binding the listener or running the server failed.
     #[error("{context}: {source}")]
     Io {

@@ -32,7 +32,17 @@ pub async fn serve(config: &Config) -> Result<()> {
     }
 
     let state = AppState::build(db.clone(), config).await?;
-    let state_for_housekeeping = state.auth.clone();
+    let workers = housekeeping::start_workers(
+        &state.queue,
+        state.auth.clone(),
+        state.files.clone(),
+        &config.housekeeping,
+        Duration::from_secs(config.queue.maintenance_interval_secs),
+    )?;
+    let scheduler = housekeeping::spawn_scheduler(
+        state.queue.clone(),
+        Duration::from_secs(config.housekeeping.interval_secs),
+    );
     let mut server = HttpServer::new(move || app(state.clone()))
         .shutdown_timeout(config.http.shutdown_timeout_secs)
         .disable_signals();
@@ -49,14 +59,14 @@ pub async fn serve(config: &Config) -> Result<()> {
     let server = server.run();
     let signals = actix_web::rt::spawn(stop_on_signal(server.handle(), config.http.shutdown_timeout_secs));
     let upkeep = metrics::spawn_upkeep();
-    let housekeeping = housekeeping::spawn(
-        state_for_housekeeping,
-        Duration::from_secs(config.housekeeping_interval_secs),
-    );
     let result = server.await;
     signals.abort();
     upkeep.abort();
-    housekeeping.abort();
+    scheduler.abort();
+    let report = workers
+        .shutdown(Duration::from_secs(config.http.shutdown_timeout_secs))
+        .await?;
+    tracing::info!(released = report.released, "queue workers stopped");
     db.close().await.ok();
     result.map_err(|source| Error::Io {
         context: "the HTTP server failed".to_owned(),

@@ -11,12 +11,15 @@ use crate::app::AppState;
 /// service from `state` registered as `web::Data`.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(web::Data::new(state.auth.clone()))
-        .configure(plinth_auth::http::configure);
+        .app_data(web::Data::new(state.files.clone()))
+        .configure(plinth_auth::http::configure)
+        .configure(plinth_file_store::http::configure);
 }
 
 /// The OpenAPI documents of the routes mounted by [`configure`].
 pub fn openapi() -> OpenApi {
     let mut doc = OpenApiBuilder::new().build();
     doc.merge(plinth_auth::http::ApiDoc::openapi());
+    doc.merge(plinth_file_store::http::ApiDoc::openapi());
     doc
 }
