@@ -18,6 +18,15 @@ test *args:
 test-pg *args:
     PLINTH_TEST_POSTGRES_URL={{pg_url}} cargo nextest run --workspace --profile pg {{args}}
 
+# Run the file store's tests on both backends with blobs on a local S3-compatible server (moto, installed from PyPI if missing).
+test-s3:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    eval "$(bash crates/file-store/scripts/s3-server.sh)"
+    trap '[ -n "${PLINTH_TEST_S3_PID:-}" ] && kill "$PLINTH_TEST_S3_PID" 2>/dev/null || true' EXIT
+    cargo nextest run -p plinth-file-store --all-features
+    PLINTH_TEST_POSTGRES_URL={{pg_url}} cargo nextest run -p plinth-file-store --all-features --profile pg
+
 # Apply pending migrations to the configured database (DATABASE_URL or plinth.toml); other commands: status, down --crate NAME, reset.
 migrate *args="up":
     cargo run -q -p plinth-server -- migrate {{args}}

@@ -1,6 +1,7 @@
 //! Test support: the blob store tests run on, chosen by the environment.
 //!
-//! By default every test gets a fresh in-memory store. When
+//! By default every test gets a fresh store on local disk, in its own
+//! directory under the system's temporary directory. When
 //! [`S3_ENDPOINT_ENV`] is set, tests run against that S3-compatible server
 //! instead, each under its own random key prefix in one bucket (see
 //! `scripts/s3-server.sh`, which starts one and prints the variables).
@@ -36,11 +37,22 @@ pub fn s3_config() -> Option<S3Config> {
     })
 }
 
-/// A fresh, empty blob store: S3 under a new prefix when configured, memory otherwise.
+/// A fresh, empty blob store: S3 under a new prefix when configured, else a
+/// new directory on local disk (without fsync, which only costs time here).
 ///
 /// # Panics
-/// When the S3 settings cannot be used.
+/// When the settings cannot be used.
 pub fn blob_store() -> BlobStore {
-    let config = s3_config().map_or(BlobConfig::Memory, BlobConfig::S3);
+    let config = s3_config().map_or_else(local_config, BlobConfig::S3);
     BlobStore::from_config(&config).unwrap_or_else(|e| panic!("test blob store {config:?}: {e}"))
+}
+
+/// Local-disk settings for a new, empty directory under the temporary directory.
+pub fn local_config() -> BlobConfig {
+    BlobConfig::Local {
+        root: std::env::temp_dir()
+            .join("plinth-test-blobs")
+            .join(Uuid::new_v4().simple().to_string()),
+        fsync: false,
+    }
 }

@@ -1,4 +1,4 @@
-//! The file store on SQLite and PostgreSQL, with blobs in memory or, when
+//! The file store on SQLite and PostgreSQL, with blobs on local disk or, when
 //! `PLINTH_TEST_S3_ENDPOINT` is set, on an S3-compatible server.
 
 mod attachments;
