@@ -10,7 +10,7 @@ use plinth_auth::Auth;
 use plinth_events::Context;
 use plinth_file_store::FileStore;
 use plinth_task_queue::worker::{Job, JobResult, RunningWorkers, WorkerOptions, Workers};
-use plinth_task_queue::{NewTask, Queue};
+use plinth_task_queue::{Enqueued, NewTask, Queue};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -63,8 +63,9 @@ async fn sweep_files(files: FileStore, grace: Duration) -> JobResult {
     }))
 }
 
-/// Enqueues every chore: one pending job each, whoever asks.
-pub async fn schedule(queue: &Queue) -> plinth_task_queue::Result<()> {
+/// Enqueues every chore: one pending job each, whoever asks. Returns the
+/// task that stands for each chore, new or already pending.
+pub async fn schedule(queue: &Queue) -> plinth_task_queue::Result<Vec<Enqueued>> {
     let ctx = Context::actor("system", "housekeeping");
     let chores = [SESSION_CLEANUP, FILE_SWEEP].map(|chore| {
         let mut task = NewTask::new(QUEUE, chore, json!({}));
@@ -72,8 +73,7 @@ pub async fn schedule(queue: &Queue) -> plinth_task_queue::Result<()> {
         task.record_events = false;
         task
     });
-    queue.create_many(&ctx, chores.into()).await?;
-    Ok(())
+    queue.create_many(&ctx, chores.into()).await
 }
 
 /// Spawns the scheduler: one pass shortly after start, then every `every`.
