@@ -41,7 +41,7 @@ lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
 # Run every benchmark.
-bench: bench-rss bench-auth bench-files
+bench: bench-rss bench-auth bench-files bench-queue
 
 # Measure the idle server's resident memory on SQLite.
 bench-rss:
@@ -54,3 +54,7 @@ bench-auth:
 # Upload and download 1 GiB over HTTP beside dd on the same disk.
 bench-files:
     cargo bench -p plinth-file-store --bench transfer
+
+# Task queue on PostgreSQL beside graphile-worker (from npm) in the same run: batch enqueue, end-to-end, enqueue-to-start latency (JOBS=100000 by default).
+bench-queue:
+    bash crates/task-queue/bench/run.sh
