@@ -21,7 +21,8 @@ const DEFAULT_TTL: Duration = Duration::days(365);
 
 /// What an artifact holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum ArtifactBody {
     /// Content stored elsewhere, at `url`.
     Reference {

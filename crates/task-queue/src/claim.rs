@@ -29,6 +29,8 @@ const PICKED: &str = "picked";
 
 /// A worker as the queue knows it: a group (e.g. a region or host) and an id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct WorkerRef {
     /// Worker group.
     pub worker_group: String,

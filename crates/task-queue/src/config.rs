@@ -44,6 +44,8 @@ impl Default for Config {
 /// Exponential backoff with jitter: retry `n` (1-based) waits a random time
 /// between half and all of `min(max, base * 2^(n-1))`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct Backoff {
     /// Delay before the first retry, in milliseconds, before jitter.
     pub base_ms: u64,

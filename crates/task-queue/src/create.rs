@@ -17,6 +17,7 @@ use crate::{Error, NewTask, Queue, Result, events, metrics, notify};
 
 /// What creating one task did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Created {
     /// A new task was created.
@@ -29,6 +30,7 @@ pub enum Created {
 
 /// The task that now stands for one requested creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Enqueued {
     /// Id of the created, existing or deduplicating task.
     pub id: Uuid,

@@ -1,13 +1,20 @@
 //! Dead letters: tasks that failed or ended in an exception with no retry
-//! left. They stay until retention removes them, and [`Queue::rerun`]
-//! re-drives them.
+//! left. They stay until retention removes them, and [`Queue::redrive`]
+//! (a [`Queue::rerun`] of a dead letter) re-drives them.
 
+use plinth_events::Context;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
 
 use crate::entity::task;
 use crate::page::{self, Page};
 use crate::state::{Reason, TaskState};
-use crate::{Queue, Result, Task, validate};
+use crate::{Error, Queue, Result, Task, validate};
+
+/// Whether `task` is a dead letter: failed, or ended in an exception other than cancellation.
+pub fn is_dead_letter(task: &Task) -> bool {
+    matches!(task.state, TaskState::Failed | TaskState::Exception) && task.reason != Some(Reason::Canceled)
+}
 
 impl Queue {
     /// Failed and exception tasks (not canceled ones), optionally of one
@@ -36,5 +43,15 @@ impl Queue {
             .all(self.db())
             .await?;
         Ok(Page::of(tasks, limit, |t| t.id.to_string()))
+    }
+
+    /// Runs a dead letter again with a fresh allowance of retries; a
+    /// conflict when the task is not a dead letter.
+    pub async fn redrive(&self, ctx: &Context, id: Uuid) -> Result<Task> {
+        let task = self.task(id).await?;
+        if !is_dead_letter(&task) {
+            return Err(Error::Conflict(format!("task {id} is not a dead letter")));
+        }
+        self.rerun(ctx, id).await
     }
 }

@@ -20,6 +20,7 @@ pub const MAX_DEPENDENCIES: usize = 10_000;
 /// The definition of a task to create. Only `queue` and `task_type` are
 /// required; the rest default from [`Config`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     /// Task id; a new uuid v7 when absent. Creating again with the same id

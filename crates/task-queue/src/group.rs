@@ -18,6 +18,7 @@ pub const GROUP_SEALED: &str = "group.sealed";
 
 /// A group and how many of its tasks are in each state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct GroupStatus {
     /// The group.
     pub group: Group,

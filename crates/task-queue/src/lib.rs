@@ -12,8 +12,10 @@
 //! ([`Queue::create_in`]); claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL
 //! and the single writer on SQLite; idle workers wake through
 //! `LISTEN`/`NOTIFY` with polling as the fallback. [`Workers`] runs async
-//! Rust handlers in-process; remote workers (through a later HTTP layer) use
-//! [`Queue::claim_work`], [`Queue::reclaim`] and [`Queue::report`].
+//! Rust handlers in-process; remote workers use [`Queue::claim_work`] (or
+//! [`Queue::claim_work_waiting`], which long-polls), [`Queue::reclaim`] and
+//! [`Queue::report`] — over HTTP through the routes of the `http` feature
+//! (`http::configure`, mounted by the server under `/v1/queue`).
 
 pub mod artifact;
 pub mod claim;
@@ -27,7 +29,10 @@ pub mod entity;
 pub mod error;
 pub mod events;
 pub mod group;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod index;
+mod long_poll;
 pub mod maintenance;
 mod metrics;
 pub mod migration;

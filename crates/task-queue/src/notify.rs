@@ -35,6 +35,17 @@ impl Wakers {
             .subscribe()
     }
 
+    /// Waits on `queue`'s signal until the returned guard drops; then the
+    /// signal is forgotten unless someone else still waits on it, so callers
+    /// waiting once (long-polling remote workers) leave nothing behind.
+    pub(crate) fn waiting(&self, queue: &str) -> Waiting<'_> {
+        Waiting {
+            wakers: self,
+            queue: queue.to_owned(),
+            signal: Some(self.subscribe(queue)),
+        }
+    }
+
     /// Wakes the workers of `queue`, if any.
     pub(crate) fn wake(&self, queue: &str) {
         let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
@@ -48,6 +59,41 @@ impl Wakers {
         let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         for tx in queues.values() {
             tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+}
+
+/// A wait on one queue's signal; see [`Wakers::waiting`].
+pub(crate) struct Waiting<'a> {
+    wakers: &'a Wakers,
+    queue: String,
+    signal: Option<watch::Receiver<u64>>,
+}
+
+impl Waiting<'_> {
+    /// Marks the signal seen, so [`woken`](Self::woken) waits for the next wake-up.
+    pub(crate) fn mark_seen(&mut self) {
+        if let Some(signal) = &mut self.signal {
+            signal.borrow_and_update();
+        }
+    }
+
+    /// Returns once the queue is woken after the last [`mark_seen`](Self::mark_seen).
+    pub(crate) async fn woken(&mut self) {
+        if let Some(signal) = &mut self.signal
+            && signal.changed().await.is_err()
+        {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.signal = None;
+        let mut queues = self.wakers.queues.lock().unwrap_or_else(|e| e.into_inner());
+        if queues.get(&self.queue).is_some_and(|tx| tx.receiver_count() == 0) {
+            queues.remove(&self.queue);
         }
     }
 }
@@ -113,5 +159,39 @@ pub(crate) async fn listen(db: DatabaseConnection, wakers: Arc<Wakers>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_off_wait_leaves_nothing_behind_unless_others_still_wait() {
+        let wakers = Wakers::default();
+        let worker = wakers.subscribe("busy");
+        drop(wakers.waiting("busy"));
+        drop(wakers.waiting("once"));
+        let queues = wakers.queues.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(
+            queues.contains_key("busy"),
+            "a subscribed worker keeps its signal"
+        );
+        assert!(!queues.contains_key("once"));
+        drop(queues);
+        drop(worker);
+    }
+
+    #[tokio::test]
+    async fn a_wait_returns_once_woken_after_it_marked_the_signal_seen() {
+        let wakers = Wakers::default();
+        let mut waiting = wakers.waiting("q");
+        wakers.wake("q");
+        waiting.mark_seen();
+        let early = tokio::time::timeout(Duration::from_millis(20), waiting.woken()).await;
+        assert!(early.is_err(), "a wake-up seen before is not waited for again");
+        wakers.wake("q");
+        let woken = tokio::time::timeout(Duration::from_secs(5), waiting.woken()).await;
+        assert!(woken.is_ok());
     }
 }

@@ -10,6 +10,7 @@ pub const MAX_PAGE: u64 = 1_000;
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items, in listing order.
     pub items: Vec<T>,

@@ -54,6 +54,7 @@ impl fmt::Debug for Queue {
 
 /// A task with its runs (resolved ones, then the live one) and its dependencies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct TaskStatus {
     /// The task.
     pub task: Task,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Where a task stands, after Taskcluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum TaskState {
     /// Waiting for its dependencies.
@@ -38,6 +39,7 @@ impl TaskState {
 /// Where a run stands; the history holds resolved runs, the task row its live one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RunState {
     /// Waiting to be claimed.
@@ -60,6 +62,7 @@ pub enum RunState {
 /// Why a run was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReasonCreated {
     /// The task was scheduled (created ready, dependencies satisfied, or forced).
@@ -82,6 +85,7 @@ pub enum ReasonCreated {
 /// Why a run resolved: `completed`, `failed`, or the reason of an exception.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Reason {
     /// The run completed.
@@ -136,6 +140,7 @@ impl Reason {
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Requires {
     /// Every dependency completed.
@@ -150,6 +155,7 @@ pub enum Requires {
 /// What an artifact is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ArtifactKind {
     /// A URL where the content lives (e.g. in the file store).

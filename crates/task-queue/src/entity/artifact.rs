@@ -9,6 +9,7 @@ use crate::state::ArtifactKind;
 /// An artifact of a run: a reference to content, a link to another
 /// artifact, or an error explaining why the content is missing.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Artifact))]
 #[sea_orm(table_name = "queue_artifact")]
 pub struct Model {
     /// The task.
@@ -26,12 +27,15 @@ pub struct Model {
     pub content_type: String,
     /// Kind-specific details: `url` for a reference, `artifact` for a link,
     /// `reason` and `message` for an error.
+    #[cfg_attr(feature = "http", schema(value_type = serde_json::Value))]
     pub details: Json,
     /// After this time the artifact may be deleted.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub expires: TimeDateTimeWithTimeZone,
     /// When it was created.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub created_at: TimeDateTimeWithTimeZone,
 }
 

@@ -7,6 +7,7 @@ use crate::state::Requires;
 
 /// A dependency edge and whether the required task has satisfied it.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Dependency))]
 #[sea_orm(table_name = "queue_dependency")]
 pub struct Model {
     /// The task that must wait.

@@ -7,6 +7,7 @@ use crate::clock::rfc3339;
 
 /// An index entry: `namespace.name` → task, kept while its rank is the highest seen.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = IndexedTask))]
 #[sea_orm(table_name = "queue_index")]
 pub struct Model {
     /// Dotted namespace, e.g. `project.app.branch`; empty for the root.
@@ -20,9 +21,11 @@ pub struct Model {
     /// The indexed task.
     pub task_id: Uuid,
     /// Free-form data stored with the entry.
+    #[cfg_attr(feature = "http", schema(value_type = serde_json::Value))]
     pub data: Json,
     /// After this time the entry is ignored and may be deleted.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub expires: TimeDateTimeWithTimeZone,
 }
 

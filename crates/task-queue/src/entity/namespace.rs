@@ -7,6 +7,7 @@ use crate::clock::rfc3339;
 
 /// A namespace `parent.name`, alive while any entry below it is.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Namespace))]
 #[sea_orm(table_name = "queue_index_namespace")]
 pub struct Model {
     /// The parent namespace; empty for the root.
@@ -17,6 +18,7 @@ pub struct Model {
     pub name: String,
     /// The latest expiry of the entries below it.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub expires: TimeDateTimeWithTimeZone,
 }
 

@@ -8,6 +8,7 @@ use crate::state::{Reason, ReasonCreated, RunState};
 
 /// One run of a task: who ran it, when, and how it ended.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Run))]
 #[sea_orm(table_name = "queue_run")]
 pub struct Model {
     /// The task.
@@ -28,15 +29,19 @@ pub struct Model {
     pub worker_id: Option<String>,
     /// End of the lease while running.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub taken_until: Option<TimeDateTimeWithTimeZone>,
     /// When the run was created.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub scheduled: TimeDateTimeWithTimeZone,
     /// When it was claimed.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub started: Option<TimeDateTimeWithTimeZone>,
     /// When it resolved.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub resolved: Option<TimeDateTimeWithTimeZone>,
     /// Error message of a failed or exception run.
     pub error: Option<String>,

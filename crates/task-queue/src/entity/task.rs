@@ -10,6 +10,7 @@ use crate::state::{Reason, ReasonCreated, Requires, TaskState};
 /// backoff, timeout, deadline), where it stands (state, live run, lease) and
 /// how it ended (reason, error, result).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(as = Task))]
 #[sea_orm(table_name = "queue_task")]
 pub struct Model {
     /// Task id (uuid v7 unless the creator chose one).
@@ -20,6 +21,7 @@ pub struct Model {
     /// Which handler runs it.
     pub task_type: String,
     /// Input of the handler.
+    #[cfg_attr(feature = "http", schema(value_type = serde_json::Value))]
     pub payload: Json,
     /// Higher runs first.
     pub priority: i32,
@@ -31,9 +33,11 @@ pub struct Model {
     pub run_reason: Option<ReasonCreated>,
     /// When the live or last run was created.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub scheduled_at: Option<TimeDateTimeWithTimeZone>,
     /// Earliest time the pending run may be claimed.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub run_at: TimeDateTimeWithTimeZone,
     /// Runs claimed so far.
     pub attempts: i32,
@@ -49,9 +53,11 @@ pub struct Model {
     pub timeout_ms: Option<i64>,
     /// After this time the task resolves exception/deadline-exceeded.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub deadline: Option<TimeDateTimeWithTimeZone>,
     /// After this time the resolved task may be deleted.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub expires: Option<TimeDateTimeWithTimeZone>,
     /// Group of the worker holding the lease.
     pub worker_group: Option<String>,
@@ -59,22 +65,27 @@ pub struct Model {
     pub worker_id: Option<String>,
     /// End of the lease.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub taken_until: Option<TimeDateTimeWithTimeZone>,
     /// When the live run was claimed.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<TimeDateTimeWithTimeZone>,
     /// When the task last resolved.
     #[serde(serialize_with = "rfc3339::option::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<TimeDateTimeWithTimeZone>,
     /// Why the last run resolved.
     pub reason: Option<Reason>,
     /// Error of the last failed run.
     pub error: Option<String>,
     /// Result of the completed run.
+    #[cfg_attr(feature = "http", schema(value_type = Option<serde_json::Value>))]
     pub result: Option<Json>,
     /// Key that dedupes the task against others while unscheduled, pending or running.
     pub unique_key: Option<String>,
     /// Free-form string tags.
+    #[cfg_attr(feature = "http", schema(value_type = serde_json::Value))]
     pub tags: Json,
     /// Task group, if any.
     pub task_group_id: Option<Uuid>,
@@ -89,9 +100,11 @@ pub struct Model {
     pub definition_hash: String,
     /// When the task was created.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub created_at: TimeDateTimeWithTimeZone,
     /// When the row last changed.
     #[serde(serialize_with = "rfc3339::serialize")]
+    #[cfg_attr(feature = "http", schema(value_type = String, format = DateTime))]
     pub updated_at: TimeDateTimeWithTimeZone,
 }
 
