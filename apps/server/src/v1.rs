@@ -12,8 +12,10 @@ use crate::app::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(web::Data::new(state.auth.clone()))
         .app_data(web::Data::new(state.files.clone()))
+        .app_data(web::Data::new(state.queue.clone()))
         .configure(plinth_auth::http::configure)
-        .configure(plinth_file_store::http::configure);
+        .configure(plinth_file_store::http::configure)
+        .configure(plinth_task_queue::http::configure);
 }
 
 /// The OpenAPI documents of the routes mounted by [`configure`].
@@ -21,5 +23,6 @@ pub fn openapi() -> OpenApi {
     let mut doc = OpenApiBuilder::new().build();
     doc.merge(plinth_auth::http::ApiDoc::openapi());
     doc.merge(plinth_file_store::http::ApiDoc::openapi());
+    doc.merge(plinth_task_queue::http::ApiDoc::openapi());
     doc
 }
