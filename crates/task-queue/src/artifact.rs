@@ -190,3 +190,31 @@ impl Queue {
         Ok(Page::of(items, limit, |a| a.name.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn artifacts_read_from_json_refuse_unknown_fields() {
+        let parsed: NewArtifact = serde_json::from_value(json!({
+            "name": "public/log.txt",
+            "kind": "reference",
+            "url": "https://example.com/log.txt",
+            "content_type": "text/plain",
+            "expires": "2030-01-01T00:00:00Z",
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.name, "public/log.txt");
+        assert!(parsed.expires.is_some());
+        let stray = serde_json::from_value::<NewArtifact>(json!({
+            "name": "a",
+            "kind": "link",
+            "artifact": "b",
+            "url": "https://example.com",
+        }));
+        assert!(stray.is_err());
+    }
+}
