@@ -50,16 +50,12 @@ impl Queue {
         }
         let ids: Vec<Uuid> = checked.iter().map(|r| r.task_id).collect();
         let now = self.now();
-        let t0 = std::time::Instant::now();
         let txn = begin(self.db()).await?;
         let mut tasks: HashMap<Uuid, Task> = lock_tasks(&txn, &ids)
             .await?
             .into_iter()
             .map(|t| (t.id, t))
             .collect();
-        if std::env::var("QT_TRACE").is_ok() {
-            eprintln!("lock {:?}", t0.elapsed());
-        }
         let mut ended = Vec::new();
         let mut order = Vec::with_capacity(checked.len());
         for report in checked {
@@ -80,9 +76,6 @@ impl Queue {
             .map(|t| (t.id, t))
             .collect();
         txn.commit().await?;
-        if std::env::var("QT_TRACE").is_ok() {
-            eprintln!("report total {:?}", t0.elapsed());
-        }
         Ok(order
             .into_iter()
             .map(|id| id.and_then(|id| changed.get(&id).cloned()))

@@ -40,25 +40,15 @@ impl Queue {
             tasks.push(e.task);
             runs.push(e.run);
         }
-        let t0 = std::time::Instant::now();
         write_tasks(txn, &tasks).await?;
-        let t1 = t0.elapsed();
         insert::<run::Entity>(txn, &runs).await?;
-        let t2 = t0.elapsed();
         let retried = tasks
             .iter()
             .filter(|t| t.state == TaskState::Pending && t.run_at <= now)
             .map(|t| t.queue.as_str());
         notify::ready(txn, self.wakers(), retried).await?;
         self.after_resolution(txn, ctx, &resolved, now).await?;
-        let t3 = t0.elapsed();
         metrics::ended(&tasks);
-        if std::env::var("QT_TRACE").is_ok() {
-            eprintln!(
-                "apply write={t1:?} runs={t2:?} after={t3:?} metrics={:?}",
-                t0.elapsed()
-            );
-        }
         Ok(tasks)
     }
 

@@ -64,12 +64,7 @@ fn context(shared: &Shared) -> Context {
 async fn store(shared: &Shared, batch: Vec<Report>) {
     let mut wait = Duration::from_millis(50);
     for attempt in 1..=ATTEMPTS {
-        let t0 = std::time::Instant::now();
-        let r = shared.queue.report_many(&context(shared), batch.clone()).await;
-        if std::env::var("QT_TRACE").is_ok() {
-            eprintln!("flush n={} {:?}", batch.len(), t0.elapsed());
-        }
-        match r {
+        match shared.queue.report_many(&context(shared), batch.clone()).await {
             Ok(stored) => {
                 let lost = stored.iter().filter(|t| t.is_none()).count();
                 if lost > 0 {
