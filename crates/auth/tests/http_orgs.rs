@@ -2,8 +2,6 @@
 //! database: who may do what (403), the last owner (409), and bad input
 //! answered with problem+json, never a 500.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, test, web};
 use base64::Engine;
@@ -14,7 +12,10 @@ use plinth_auth::users::NewUser;
 use plinth_auth::{Auth, AuthConfig};
 use plinth_events::Context;
 use serde_json::{Value, json};
-use totp_rs::{Builder, Secret, Totp};
+
+#[path = "common/totp.rs"]
+mod totp;
+use totp::{authenticator, now, wrong_code};
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery";
@@ -402,33 +403,6 @@ plinth_db::db_test!(
         expect(&app, get("/v1/orgs/acme/teams/core/members", &olivia), StatusCode::NOT_FOUND).await;
     }
 );
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
-/// The authenticator app's view of the secret.
-fn authenticator(secret: &str) -> Totp {
-    Builder::new()
-        .with_secret(Secret::try_from_base32(secret).expect("base32"))
-        .build()
-        .expect("totp")
-}
-
-/// A six-digit code valid in none of the steps around now.
-fn wrong_code(totp: &Totp) -> String {
-    let t = now();
-    let valid: Vec<String> = (0..5)
-        .map(|i| totp.generate(t + i * 30 - 60).to_string())
-        .collect();
-    (0..1_000_000)
-        .map(|n| format!("{n:06}"))
-        .find(|c| !valid.contains(c))
-        .expect("a wrong code")
-}
 
 plinth_db::db_test!(
     async fn mfa_enrolment_and_sign_in_over_http(db) {

@@ -1,7 +1,5 @@
 //! TOTP enrolment, sign-in with a second factor, recovery codes and disabling, on both backends.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use plinth_auth::login::LoginRequest;
@@ -10,7 +8,11 @@ use plinth_auth::users::NewUser;
 use plinth_auth::{Auth, AuthConfig, Error};
 use plinth_events::{Context, Events};
 use sea_orm::{DatabaseConnection, EntityTrait};
-use totp_rs::{Builder, Secret, Totp};
+use totp_rs::Totp;
+
+#[path = "common/totp.rs"]
+mod totp;
+use totp::{authenticator, now, wrong_code};
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery";
@@ -47,33 +49,6 @@ async fn setup(db: &DatabaseConnection) -> (Auth, Uuid) {
     (auth, id)
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-}
-
-/// The authenticator app's view of the secret.
-fn app(secret: &str) -> Totp {
-    Builder::new()
-        .with_secret(Secret::try_from_base32(secret).expect("base32"))
-        .build()
-        .expect("totp")
-}
-
-/// A six-digit code valid in none of the steps around now.
-fn wrong_code(totp: &Totp) -> String {
-    let t = now();
-    let valid: Vec<String> = (0..5)
-        .map(|i| totp.generate(t + i * 30 - 60).to_string())
-        .collect();
-    (0..1_000_000)
-        .map(|n| format!("{n:06}"))
-        .find(|c| !valid.contains(c))
-        .expect("a wrong code")
-}
-
 fn login(code: Option<&str>) -> LoginRequest {
     LoginRequest {
         login: "alice".into(),
@@ -87,7 +62,7 @@ fn login(code: Option<&str>) -> LoginRequest {
 async fn enrol(auth: &Auth, id: Uuid) -> (Totp, Vec<String>) {
     let ctx = Context::default();
     let enrollment = auth.begin_mfa_enrollment(&ctx, id).await.expect("begin");
-    let totp = app(&enrollment.secret);
+    let totp = authenticator(&enrollment.secret);
     let codes = auth
         .confirm_mfa_enrollment(&ctx, id, &totp.generate(now()).to_string())
         .await
@@ -116,7 +91,7 @@ plinth_db::db_test!(
         let enrollment = auth.begin_mfa_enrollment(&ctx, id).await.expect("begin");
         assert!(enrollment.otpauth_uri.starts_with("otpauth://totp/Plinth:alice?secret="), "{}", enrollment.otpauth_uri);
         assert!(enrollment.otpauth_uri.contains(&enrollment.secret));
-        let totp = app(&enrollment.secret);
+        let totp = authenticator(&enrollment.secret);
         let status = auth.mfa_status(id).await.expect("status");
         assert!(!status.enabled && status.enrollment_pending);
         // Not enabled until confirmed: sign-in needs no code yet.
