@@ -23,6 +23,11 @@ pub struct PasswordConfig {
     /// a core to the requests that are already authenticated. Further
     /// sign-ins wait their turn. Each running hash holds `memory_kib`.
     pub hash_concurrency: usize,
+    /// How much lower than the request workers' the hashing threads'
+    /// scheduling priority is, as a nice increment (0–19, default 10; 0
+    /// keeps them equal). Where the system refuses, hashing runs at normal
+    /// priority.
+    pub hash_nice: i32,
 }
 
 impl Default for PasswordConfig {
@@ -34,6 +39,7 @@ impl Default for PasswordConfig {
             min_length: 10,
             max_length: 256,
             hash_concurrency: 0,
+            hash_nice: 10,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod entity;
 pub mod error;
 mod grants;
+mod hash_pool;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod invitations;

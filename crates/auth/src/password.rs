@@ -3,20 +3,19 @@
 //! Hashing is deliberately expensive: each hash fills `memory_kib` of memory
 //! and keeps a core busy for tens of milliseconds. So that a burst of
 //! sign-ins neither starves the requests that are already authenticated nor
-//! balloons the process's memory, at most
-//! [`PasswordConfig::effective_hash_concurrency`] hashes run at once (the rest
-//! wait their turn without holding a thread), and each runs in a memory
-//! buffer that is reused from one hash to the next instead of being
-//! allocated afresh.
+//! balloons the process's memory, hashes run on a [`HashPool`]: at most
+//! [`PasswordConfig::effective_hash_concurrency`] at once, at a lower
+//! scheduling priority (`hash_nice`), each in a memory buffer reused from one
+//! hash to the next.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::config::PasswordConfig;
+use crate::hash_pool::HashPool;
 use crate::{Error, Result};
 
 /// The algorithm name stored beside each hash.
@@ -33,14 +32,14 @@ pub struct Hasher {
     /// How many password verifications ran, real or dummy.
     verifications: Arc<AtomicU64>,
     /// Where hashes run.
-    workers: Workers,
+    workers: HashPool,
 }
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hasher")
             .field("params", &self.params)
-            .field("concurrency", &self.workers.concurrency)
+            .field("concurrency", &self.workers.concurrency())
             .finish_non_exhaustive()
     }
 }
@@ -57,11 +56,9 @@ impl Hasher {
             policy: config.clone(),
             dummy: String::new(),
             verifications: Arc::new(AtomicU64::new(0)),
-            workers: Workers::new(config.effective_hash_concurrency()),
+            workers: HashPool::new(config.effective_hash_concurrency(), config.hash_nice)?,
         };
         hasher.dummy = hasher.hash_unchecked(hex(&random)).await?;
-        // A server that nobody signs in to need not keep a hash's memory.
-        hasher.workers.release_memory();
         Ok(hasher)
     }
 
@@ -72,7 +69,7 @@ impl Hasher {
 
     /// How many hashes may run at once.
     pub fn concurrency(&self) -> usize {
-        self.workers.concurrency
+        self.workers.concurrency()
     }
 
     /// Checks length limits: at least `min_length` characters, at most `max_length` bytes.
@@ -170,61 +167,6 @@ pub struct Verified {
     pub ok: bool,
     /// It matches but was hashed with other parameters: store a new hash.
     pub needs_rehash: bool,
-}
-
-/// Runs hashes on the blocking thread pool, at most `concurrency` at once,
-/// each in a memory buffer taken from (and returned to) a shared pool.
-#[derive(Clone)]
-struct Workers {
-    concurrency: usize,
-    permits: Arc<Semaphore>,
-    /// Idle argon2 memory; never more buffers than `concurrency`.
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
-}
-
-impl Workers {
-    fn new(concurrency: usize) -> Self {
-        let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS);
-        Self {
-            concurrency,
-            permits: Arc::new(Semaphore::new(concurrency)),
-            memory: Arc::new(Mutex::new(Vec::with_capacity(concurrency))),
-        }
-    }
-
-    /// Runs `f` with a memory buffer once a slot is free. Waiting holds no
-    /// thread, and a caller that gives up while waiting costs nothing.
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Vec<Block>) -> std::result::Result<T, String> + Send + 'static,
-    ) -> Result<T> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| Error::Internal(format!("password hashing is shut down: {e}")))?;
-        let pool = self.memory.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut memory = pool
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop()
-                .unwrap_or_default();
-            let result = f(&mut memory);
-            pool.lock().unwrap_or_else(PoisonError::into_inner).push(memory);
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
-        .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
-    }
-
-    /// Frees the idle buffers.
-    fn release_memory(&self) {
-        self.memory.lock().unwrap_or_else(PoisonError::into_inner).clear();
-    }
 }
 
 /// The argon2 output for `password` and `salt`, computed in `memory` (grown
@@ -355,27 +297,6 @@ mod tests {
             assert!(verified.ok && verified.needs_rehash, "{phc}");
         }
         assert!(hasher.verify("anything", "not a hash").await.is_err());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn memory_is_reused_and_bounded_by_the_concurrency() {
-        let hasher = Hasher::new(&small()).await.expect("hasher");
-        assert!(
-            hasher.workers.memory.lock().expect("lock").is_empty(),
-            "released after start"
-        );
-        let runs: Vec<_> = (0..8)
-            .map(|_| {
-                let hasher = hasher.clone();
-                tokio::spawn(async move { hasher.verify_dummy().await })
-            })
-            .collect();
-        for run in runs {
-            run.await.expect("join").expect("verify");
-        }
-        let pool = hasher.workers.memory.lock().expect("lock");
-        assert!((1..=2).contains(&pool.len()), "{} buffers", pool.len());
-        assert!(pool.iter().all(|m| m.len() == 1024));
     }
 
     #[test]
