@@ -47,12 +47,38 @@ pub fn blob_store() -> BlobStore {
     BlobStore::from_config(&config).unwrap_or_else(|e| panic!("test blob store {config:?}: {e}"))
 }
 
-/// Local-disk settings for a new, empty directory under the temporary directory.
+/// Local-disk settings for a new, empty directory under the temporary
+/// directory, in a folder per test process. Folders of processes that have
+/// ended are removed first, so test runs leave no blobs behind for long.
 pub fn local_config() -> BlobConfig {
+    let base = std::env::temp_dir().join("plinth-test-blobs");
+    remove_ended(&base);
     BlobConfig::Local {
-        root: std::env::temp_dir()
-            .join("plinth-test-blobs")
+        root: base
+            .join(std::process::id().to_string())
             .join(Uuid::new_v4().simple().to_string()),
         fsync: false,
+    }
+}
+
+/// Removes the folders under `base` named for processes that no longer run
+/// (where `/proc` tells).
+fn remove_ended(base: &std::path::Path) {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ended = name
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|pid| pid != std::process::id() && !proc.join(pid.to_string()).exists());
+        if ended {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
