@@ -20,6 +20,7 @@
 pub mod artifact;
 pub mod claim;
 pub mod clock;
+mod completed;
 pub mod config;
 pub mod control;
 pub mod create;

@@ -6,9 +6,13 @@ use plinth_events::Context;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use plinth_db::Backend;
+use sea_orm::DatabaseTransaction;
+use time::OffsetDateTime;
+
 use crate::store::{begin, lock_tasks};
 use crate::transition::{Outcome, end_run};
-use crate::{Error, Queue, Result, Task, WorkerRef, validate};
+use crate::{Error, Queue, Result, Task, WorkerRef, completed, metrics, validate};
 
 /// Longest error message kept; longer ones are cut.
 pub const MAX_ERROR_LEN: usize = 16 * 1024;
@@ -48,17 +52,44 @@ impl Queue {
         for report in reports {
             checked.push(self.checked(report)?);
         }
-        let ids: Vec<Uuid> = checked.iter().map(|r| r.task_id).collect();
         let now = self.now();
         let txn = begin(self.db()).await?;
-        let mut tasks: HashMap<Uuid, Task> = lock_tasks(&txn, &ids)
+        let fast = match Backend::of(&txn)? {
+            Backend::Postgres => completed::rows(&checked),
+            Backend::Sqlite => None,
+        };
+        let stored = match fast {
+            Some(rows) => {
+                let tasks = completed::store(&txn, rows, now).await?;
+                self.after_resolution(&txn, ctx, &tasks, now).await?;
+                metrics::ended(&tasks);
+                let mut tasks: HashMap<Uuid, Task> = tasks.into_iter().map(|t| (t.id, t)).collect();
+                checked.iter().map(|r| tasks.remove(&r.task_id)).collect()
+            }
+            None => self.end_held(&txn, ctx, checked, now).await?,
+        };
+        txn.commit().await?;
+        Ok(stored)
+    }
+
+    /// Locks the tasks of `reports` and ends the runs their workers hold;
+    /// returns each report's changed task, `None` where the run was not held.
+    async fn end_held(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Context,
+        reports: Vec<Report>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Option<Task>>> {
+        let ids: Vec<Uuid> = reports.iter().map(|r| r.task_id).collect();
+        let mut tasks: HashMap<Uuid, Task> = lock_tasks(txn, &ids)
             .await?
             .into_iter()
             .map(|t| (t.id, t))
             .collect();
         let mut ended = Vec::new();
-        let mut order = Vec::with_capacity(checked.len());
-        for report in checked {
+        let mut order = Vec::with_capacity(reports.len());
+        for report in reports {
             let held = tasks
                 .get(&report.task_id)
                 .is_some_and(|t| report.worker.holds(t, report.run_id));
@@ -69,16 +100,15 @@ impl Queue {
                 order.push(None);
             }
         }
-        let changed: HashMap<Uuid, Task> = self
-            .apply_ended(&txn, ctx, ended, now)
+        let mut changed: HashMap<Uuid, Task> = self
+            .apply_ended(txn, ctx, ended, now)
             .await?
             .into_iter()
             .map(|t| (t.id, t))
             .collect();
-        txn.commit().await?;
         Ok(order
             .into_iter()
-            .map(|id| id.and_then(|id| changed.get(&id).cloned()))
+            .map(|id| id.and_then(|id| changed.remove(&id)))
             .collect())
     }
 

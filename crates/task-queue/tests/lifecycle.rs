@@ -45,7 +45,10 @@ plinth_db::db_test!(
         let run = &status.runs[0];
         assert_eq!((run.state, run.reason_created, run.reason_resolved), (RunState::Completed, ReasonCreated::Scheduled, Some(Reason::Completed)));
         assert_eq!(run.worker_id.as_deref(), Some("w1"));
+        assert_eq!(run.worker_group, running.worker_group);
+        assert_eq!((Some(run.scheduled), run.taken_until), (task.scheduled_at, running.taken_until));
         assert_eq!(run.resolved.map(|r| r - run.started.unwrap_or(r)), Some(Duration::seconds(2)));
+        assert_eq!((done.worker_id, done.taken_until, done.resolved_at), (None, None, run.resolved));
 
         let events = Events::new(db.conn().clone());
         let topics: Vec<String> = events

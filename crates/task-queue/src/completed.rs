@@ -1,0 +1,79 @@
+//! Completed runs stored on PostgreSQL in one statement: the held runs are
+//! locked, their tasks resolved and their history rows written without the
+//! rows travelling to the client and back.
+
+use std::collections::HashSet;
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::entity::task;
+use crate::store::stmt;
+use crate::{Outcome, Report, Result};
+
+/// Locks the runs the reporting workers hold (in id order, as every other
+/// lock on tasks), resolves their tasks as completed and writes the ended
+/// runs' history from the locked rows. `$1` holds the reports, `$2` the time.
+const SQL: &str = "\
+WITH r AS (
+  SELECT * FROM jsonb_to_recordset($1)
+    AS r(id uuid, run_id integer, worker_group text, worker_id text, result jsonb)
+), held AS (
+  SELECT t.id, t.run_id, t.run_reason, t.worker_group, t.worker_id, t.taken_until,
+         t.scheduled_at, t.started_at, r.result
+  FROM queue_task t JOIN r ON t.id = r.id
+  WHERE t.state = 'running' AND t.run_id = r.run_id
+    AND t.worker_group = r.worker_group AND t.worker_id = r.worker_id
+  ORDER BY t.id
+  FOR UPDATE OF t
+), done AS (
+  UPDATE queue_task t
+  SET state = 'completed', reason = 'completed', result = h.result, error = NULL,
+      worker_group = NULL, worker_id = NULL, taken_until = NULL,
+      resolved_at = $2, updated_at = $2
+  FROM held h WHERE t.id = h.id
+  RETURNING t.*
+), runs AS (
+  INSERT INTO queue_run (task_id, run_id, state, reason_created, reason_resolved,
+                         worker_group, worker_id, taken_until, scheduled, started, resolved)
+  SELECT id, run_id, 'completed', COALESCE(run_reason, 'scheduled'), 'completed',
+         worker_group, worker_id, taken_until, COALESCE(scheduled_at, $2), started_at, $2
+  FROM held
+  ON CONFLICT DO NOTHING
+)
+SELECT * FROM done";
+
+/// The reports as the statement's rows, when every one is of a completed
+/// run and no task appears twice; `None` sends them down the general path.
+pub(crate) fn rows(reports: &[Report]) -> Option<Vec<serde_json::Value>> {
+    let mut seen = HashSet::with_capacity(reports.len());
+    reports
+        .iter()
+        .map(|r| match &r.outcome {
+            Outcome::Completed { result } if seen.insert(r.task_id) => Some(json!({
+                "id": r.task_id,
+                "run_id": r.run_id,
+                "worker_group": r.worker.worker_group,
+                "worker_id": r.worker.worker_id,
+                "result": result,
+            })),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Stores the completions `rows` (from [`rows`]) in one statement; returns
+/// the tasks that resolved, those whose run the reporting worker held.
+pub(crate) async fn store(
+    conn: &impl ConnectionTrait,
+    rows: Vec<serde_json::Value>,
+    now: OffsetDateTime,
+) -> Result<Vec<task::Model>> {
+    let statement = stmt(conn, SQL, vec![serde_json::Value::Array(rows).into(), now.into()]);
+    let rows = conn.query_all_raw(statement).await?;
+    Ok(rows
+        .iter()
+        .map(|row| task::Model::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, _>>()?)
+}
