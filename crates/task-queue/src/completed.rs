@@ -8,13 +8,17 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use uuid::Uuid;
+
 use crate::entity::task;
+use crate::resolve::Resolved;
 use crate::store::stmt;
 use crate::{Outcome, Report, Result};
 
 /// Locks the runs the reporting workers hold (in id order, as every other
 /// lock on tasks), resolves their tasks as completed and writes the ended
-/// runs' history from the locked rows. `$1` holds the reports, `$2` the time.
+/// runs' history from the locked rows. `$1` holds the reports, `$2` the time;
+/// the list of columns returned from `done` follows.
 const SQL: &str = "\
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1)
@@ -42,7 +46,7 @@ WITH r AS (
   FROM held
   ON CONFLICT DO NOTHING
 )
-SELECT * FROM done";
+SELECT ";
 
 /// The reports as the statement's rows, when every one is of a completed
 /// run and no task appears twice; `None` sends them down the general path.
@@ -64,16 +68,48 @@ pub(crate) fn rows(reports: &[Report]) -> Option<Vec<serde_json::Value>> {
 }
 
 /// Stores the completions `rows` (from [`rows`]) in one statement; returns
-/// the tasks that resolved, those whose run the reporting worker held.
-pub(crate) async fn store(
+/// the tasks that resolved, those whose run the reporting worker held, as `T`.
+pub(crate) async fn store<T: Returned>(
     conn: &impl ConnectionTrait,
     rows: Vec<serde_json::Value>,
     now: OffsetDateTime,
-) -> Result<Vec<task::Model>> {
-    let statement = stmt(conn, SQL, vec![serde_json::Value::Array(rows).into(), now.into()]);
+) -> Result<Vec<T>> {
+    let sql = format!("{SQL}{} FROM done", T::COLUMNS);
+    let statement = stmt(conn, sql, vec![serde_json::Value::Array(rows).into(), now.into()]);
     let rows = conn.query_all_raw(statement).await?;
     Ok(rows
         .iter()
-        .map(|row| task::Model::from_query_result(row, ""))
+        .map(|row| T::from_query_result(row, ""))
         .collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
+/// What reporting returns of each changed task: the whole task, or only
+/// what the steps after a resolution need.
+pub(crate) trait Returned: FromQueryResult + From<task::Model> + Send {
+    /// The columns read, as a `SELECT` list.
+    const COLUMNS: &'static str;
+    /// The task's id.
+    fn id(&self) -> Uuid;
+    /// The task as the steps after a resolution see it.
+    fn resolved(&self) -> Resolved;
+}
+
+impl Returned for task::Model {
+    const COLUMNS: &'static str = "*";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn resolved(&self) -> Resolved {
+        Resolved::from(self)
+    }
+}
+
+impl Returned for Resolved {
+    const COLUMNS: &'static str = Resolved::COLUMNS;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn resolved(&self) -> Resolved {
+        self.clone()
+    }
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::entity::task;
+use crate::resolve::Resolved;
 
 /// Topic recorded when a task is created (unless it opted out of events).
 pub const TASK_CREATED: &str = "task.created";
@@ -39,11 +40,7 @@ pub(crate) async fn created(conn: &impl ConnectionTrait, ctx: &Context, tasks: &
 }
 
 /// Records task.resolved for each task that records events.
-pub(crate) async fn resolved(
-    conn: &impl ConnectionTrait,
-    ctx: &Context,
-    tasks: &[task::Model],
-) -> Result<()> {
+pub(crate) async fn resolved(conn: &impl ConnectionTrait, ctx: &Context, tasks: &[Resolved]) -> Result<()> {
     for t in tasks.iter().filter(|t| t.record_events) {
         let payload = json!({
             "queue": t.queue,

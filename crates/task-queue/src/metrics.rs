@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use crate::entity::task;
+use crate::state::TaskState;
 
 pub(crate) fn created(tasks: &[task::Model]) {
     for (queue, n) in per_queue(tasks.iter()) {
@@ -34,19 +35,20 @@ pub(crate) fn claimed(tasks: &[task::Model]) {
     }
 }
 
-/// Counts tasks that resolved and tasks that went back to pending for a retry.
-pub(crate) fn ended<'a>(tasks: impl IntoIterator<Item = &'a task::Model>) {
-    for t in tasks {
-        if t.state.is_resolved() {
-            let state = sea_orm::ActiveEnum::to_value(&t.state);
-            metrics::counter!(
-                "plinth_queue_resolved_total",
-                "queue" => t.queue.clone(),
-                "state" => state
-            )
-            .increment(1);
+/// Counts tasks that resolved and tasks that went back to pending for a
+/// retry, from their queues and new states.
+pub(crate) fn ended<'a>(tasks: impl IntoIterator<Item = (&'a str, TaskState)>) {
+    let mut counts: HashMap<(&str, TaskState), u64> = HashMap::new();
+    for key in tasks {
+        *counts.entry(key).or_default() += 1;
+    }
+    for ((queue, state), n) in counts {
+        if state.is_resolved() {
+            let state = sea_orm::ActiveEnum::to_value(&state);
+            metrics::counter!("plinth_queue_resolved_total", "queue" => queue.to_owned(), "state" => state)
+                .increment(n);
         } else {
-            metrics::counter!("plinth_queue_retried_total", "queue" => t.queue.clone()).increment(1);
+            metrics::counter!("plinth_queue_retried_total", "queue" => queue.to_owned()).increment(n);
         }
     }
 }

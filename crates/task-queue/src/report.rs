@@ -10,9 +10,11 @@ use plinth_db::Backend;
 use sea_orm::DatabaseTransaction;
 use time::OffsetDateTime;
 
+use crate::completed::{self, Returned};
+use crate::resolve::Resolved;
 use crate::store::{begin, lock_tasks};
 use crate::transition::{Outcome, end_run};
-use crate::{Error, Queue, Result, Task, WorkerRef, completed, metrics, validate};
+use crate::{Error, Queue, Result, Task, WorkerRef, metrics, validate};
 
 /// Longest error message kept; longer ones are cut.
 pub const MAX_ERROR_LEN: usize = 16 * 1024;
@@ -48,6 +50,16 @@ impl Queue {
     /// Ends several runs in one transaction; `None` for each run the worker
     /// does not hold (or whose task does not exist), in request order.
     pub async fn report_many(&self, ctx: &Context, reports: Vec<Report>) -> Result<Vec<Option<Task>>> {
+        self.report_as(ctx, reports).await
+    }
+
+    /// [`report_many`](Self::report_many), returning each changed task as `T`:
+    /// in-process workers only need to know what was stored.
+    pub(crate) async fn report_as<T: Returned>(
+        &self,
+        ctx: &Context,
+        reports: Vec<Report>,
+    ) -> Result<Vec<Option<T>>> {
         let mut checked = Vec::with_capacity(reports.len());
         for report in reports {
             checked.push(self.checked(report)?);
@@ -60,13 +72,19 @@ impl Queue {
         };
         let stored = match fast {
             Some(rows) => {
-                let tasks = completed::store(&txn, rows, now).await?;
-                self.after_resolution(&txn, ctx, &tasks, now).await?;
-                metrics::ended(&tasks);
-                let mut tasks: HashMap<Uuid, Task> = tasks.into_iter().map(|t| (t.id, t)).collect();
+                let tasks: Vec<T> = completed::store(&txn, rows, now).await?;
+                let resolved: Vec<Resolved> = tasks.iter().map(T::resolved).collect();
+                self.after_resolution(&txn, ctx, &resolved, now).await?;
+                metrics::ended(resolved.iter().map(|t| (t.queue.as_str(), t.state)));
+                let mut tasks: HashMap<Uuid, T> = tasks.into_iter().map(|t| (t.id(), t)).collect();
                 checked.iter().map(|r| tasks.remove(&r.task_id)).collect()
             }
-            None => self.end_held(&txn, ctx, checked, now).await?,
+            None => self
+                .end_held(&txn, ctx, checked, now)
+                .await?
+                .into_iter()
+                .map(|t| t.map(T::from))
+                .collect(),
         };
         txn.commit().await?;
         Ok(stored)

@@ -7,16 +7,66 @@ use std::collections::{BTreeMap, BTreeSet};
 use plinth_events::Context;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::{dependency, group, run, task};
-use crate::state::{Requires, TaskState};
+use crate::state::{Reason, Requires, TaskState};
 use crate::store::{id_chunks, in_ids, insert, lock_tasks, write_tasks};
 use crate::transition::{Ended, schedule};
 use crate::{Queue, Result, events, metrics, notify};
+
+/// What the steps after a resolution need to know of a task.
+#[derive(Debug, Clone, FromQueryResult)]
+pub(crate) struct Resolved {
+    pub id: Uuid,
+    pub queue: String,
+    pub task_type: String,
+    pub state: TaskState,
+    pub reason: Option<Reason>,
+    pub run_id: Option<i32>,
+    pub task_group_id: Option<Uuid>,
+    pub record_events: bool,
+}
+
+impl Resolved {
+    /// The columns of [`Resolved`], for a `SELECT` or `RETURNING` list.
+    pub(crate) const COLUMNS: &'static str =
+        "id, queue, task_type, state, reason, run_id, task_group_id, record_events";
+}
+
+impl From<task::Model> for Resolved {
+    fn from(t: task::Model) -> Self {
+        Self {
+            id: t.id,
+            queue: t.queue,
+            task_type: t.task_type,
+            state: t.state,
+            reason: t.reason,
+            run_id: t.run_id,
+            task_group_id: t.task_group_id,
+            record_events: t.record_events,
+        }
+    }
+}
+
+impl From<&task::Model> for Resolved {
+    fn from(t: &task::Model) -> Self {
+        Self {
+            id: t.id,
+            queue: t.queue.clone(),
+            task_type: t.task_type.clone(),
+            state: t.state,
+            reason: t.reason,
+            run_id: t.run_id,
+            task_group_id: t.task_group_id,
+            record_events: t.record_events,
+        }
+    }
+}
 
 /// SQL list of the states in which a task still has work ahead.
 const ACTIVE: [TaskState; 3] = [TaskState::Unscheduled, TaskState::Pending, TaskState::Running];
@@ -35,7 +85,7 @@ impl Queue {
         let mut resolved = Vec::new();
         for e in ended {
             if e.resolved {
-                resolved.push(e.task.clone());
+                resolved.push(Resolved::from(&e.task));
             }
             tasks.push(e.task);
             runs.push(e.run);
@@ -48,7 +98,7 @@ impl Queue {
             .map(|t| t.queue.as_str());
         notify::ready(txn, self.wakers(), retried).await?;
         self.after_resolution(txn, ctx, &resolved, now).await?;
-        metrics::ended(&tasks);
+        metrics::ended(tasks.iter().map(|t| (t.queue.as_str(), t.state)));
         Ok(tasks)
     }
 
@@ -58,7 +108,7 @@ impl Queue {
         &self,
         txn: &impl ConnectionTrait,
         ctx: &Context,
-        resolved: &[task::Model],
+        resolved: &[Resolved],
         now: OffsetDateTime,
     ) -> Result<()> {
         if resolved.is_empty() {
@@ -77,12 +127,12 @@ impl Queue {
     async fn satisfy_dependencies(
         &self,
         txn: &impl ConnectionTrait,
-        resolved: &[task::Model],
+        resolved: &[Resolved],
         now: OffsetDateTime,
     ) -> Result<Vec<task::Model>> {
         let mut dependents = BTreeSet::new();
         for chunk in resolved.chunks(crate::store::IDS_PER_STATEMENT) {
-            let (completed, other): (Vec<&task::Model>, Vec<&task::Model>) =
+            let (completed, other): (Vec<&Resolved>, Vec<&Resolved>) =
                 chunk.iter().partition(|t| t.state == TaskState::Completed);
             let completed: Vec<Uuid> = completed.iter().map(|t| t.id).collect();
             let other: Vec<Uuid> = other.iter().map(|t| t.id).collect();
@@ -150,7 +200,7 @@ impl Queue {
 async fn resolve_groups(
     txn: &impl ConnectionTrait,
     ctx: &Context,
-    resolved: &[task::Model],
+    resolved: &[Resolved],
     now: OffsetDateTime,
 ) -> Result<()> {
     let ids: BTreeSet<Uuid> = resolved.iter().filter_map(|t| t.task_group_id).collect();

@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
 use super::{Flight, Message, Shared};
+use crate::resolve::Resolved;
 use crate::state::Reason;
 use crate::{Outcome, Report, Result};
 
@@ -64,7 +65,11 @@ fn context(shared: &Shared) -> Context {
 async fn store(shared: &Shared, batch: Vec<Report>) {
     let mut wait = Duration::from_millis(50);
     for attempt in 1..=ATTEMPTS {
-        match shared.queue.report_many(&context(shared), batch.clone()).await {
+        match shared
+            .queue
+            .report_as::<Resolved>(&context(shared), batch.clone())
+            .await
+        {
             Ok(stored) => {
                 let lost = stored.iter().filter(|t| t.is_none()).count();
                 if lost > 0 {
@@ -102,6 +107,9 @@ pub(super) async fn release(shared: &Shared, unfinished: Vec<(Uuid, Flight)>) ->
             },
         })
         .collect();
-    shared.queue.report_many(&context(shared), reports).await?;
+    shared
+        .queue
+        .report_as::<Resolved>(&context(shared), reports)
+        .await?;
     Ok(())
 }
