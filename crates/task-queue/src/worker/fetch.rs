@@ -33,6 +33,7 @@ pub(super) async fn run(shared: Arc<Shared>, queue: String, concurrency: usize) 
         threshold: (shared.options.prefetch / 2).max(1),
         buffer: VecDeque::new(),
         quiet_until: None,
+        came_short: false,
         shared: Arc::clone(&shared),
         queue,
     };
@@ -52,6 +53,9 @@ pub(super) async fn run(shared: Arc<Shared>, queue: String, concurrency: usize) 
             if let Some(task) = fetcher.buffer.pop_front() {
                 start(&shared, task, permit);
             }
+        }
+        if fetcher.came_short {
+            fetcher.quiet().await;
         }
         let busy = !fetcher.buffer.is_empty() || want < fetcher.threshold;
         if busy {
@@ -86,6 +90,8 @@ struct Fetcher {
     buffer: VecDeque<Task>,
     /// After a claim came back short: no claim before this time unless woken.
     quiet_until: Option<Instant>,
+    /// The last claim came back short and [`quiet_until`](Self::quiet_until) is still to be set.
+    came_short: bool,
 }
 
 impl Fetcher {
@@ -96,8 +102,8 @@ impl Fetcher {
         }
     }
 
-    /// Claims up to `want` tasks into the buffer; after a short claim, stays
-    /// quiet until woken, until the next task is due, or for the poll interval.
+    /// Claims up to `want` tasks into the buffer, noting whether fewer came
+    /// than were wanted.
     async fn claim(&mut self, want: usize) {
         self.wake.borrow_and_update();
         let claim = Claim {
@@ -109,24 +115,27 @@ impl Fetcher {
         };
         match self.shared.queue.claim(&claim).await {
             Ok(tasks) => {
-                let short = tasks.len() < want.min(crate::claim::MAX_CLAIM);
+                self.came_short = tasks.len() < want.min(crate::claim::MAX_CLAIM);
                 self.shared.hold(&tasks);
                 self.buffer.extend(tasks);
-                self.quiet_until = if short {
-                    let wait = match self.shared.queue.next_run_at(&self.queue, &self.types).await {
-                        Ok(Some(delay)) => delay.min(self.poll),
-                        _ => self.poll,
-                    };
-                    Some(Instant::now() + wait)
-                } else {
-                    None
-                };
+                self.quiet_until = None;
             }
             Err(error) => {
                 tracing::warn!(%error, queue = self.queue, "claim failed; retrying");
                 self.quiet_until = Some(Instant::now() + CLAIM_RETRY);
             }
         }
+    }
+
+    /// After a short claim (its tasks already started): stays quiet until
+    /// woken, until the next task is due, or for the poll interval.
+    async fn quiet(&mut self) {
+        self.came_short = false;
+        let wait = match self.shared.queue.next_run_at(&self.queue, &self.types).await {
+            Ok(Some(delay)) => delay.min(self.poll),
+            _ => self.poll,
+        };
+        self.quiet_until = Some(Instant::now() + wait);
     }
 
     /// Returns buffered tasks to the queue without counting an attempt.
