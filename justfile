@@ -47,7 +47,7 @@ bench: bench-rss bench-auth bench-files bench-queue
 bench-rss:
     bash apps/server/scripts/idle-rss.sh
 
-# Authenticated vs trivial route throughput, p99 under concurrent logins, login latency (needs wrk).
+# Authenticated vs trivial route throughput, p99 under concurrent logins, login latency (needs wrk and oha).
 bench-auth:
     bash apps/server/scripts/bench-auth.sh
 
@@ -55,6 +55,6 @@ bench-auth:
 bench-files:
     cargo bench -p plinth-file-store --bench transfer
 
-# Task queue on PostgreSQL beside graphile-worker (from npm) in the same run: batch enqueue, end-to-end, enqueue-to-start latency (JOBS=100000 by default).
+# Task queue on PostgreSQL beside graphile-worker (from npm), alternating rounds: batch enqueue, end-to-end, enqueue-to-start latency (JOBS=100000, ROUNDS=3 by default).
 bench-queue:
     bash crates/task-queue/bench/run.sh
