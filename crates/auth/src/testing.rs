@@ -1,5 +1,11 @@
 //! Helpers for tests of crates whose routes check scopes.
 
+#[cfg(feature = "http")]
+use actix_web::body::MessageBody;
+#[cfg(feature = "http")]
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+#[cfg(feature = "http")]
+use actix_web::{App, web};
 use plinth_events::Context;
 use sea_orm::DatabaseConnection;
 
@@ -33,4 +39,32 @@ pub async fn bearer_with_scopes(db: &DatabaseConnection, scopes: &[&str]) -> Res
         )
         .await?;
     Ok(secret)
+}
+
+/// An app serving `routes` under `/v1` as the server mounts them, with
+/// `state` and an [`Auth`] on `db` as app data and the problem+json
+/// extractor errors (JSON bodies up to `json_limit` bytes).
+#[cfg(feature = "http")]
+pub async fn app<T: 'static>(
+    db: DatabaseConnection,
+    state: T,
+    routes: fn(&mut web::ServiceConfig),
+    json_limit: usize,
+) -> Result<
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+> {
+    let auth = Auth::new(db, AuthConfig::default()).await?;
+    Ok(App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::Data::new(auth))
+        .configure(move |cfg| plinth_db::problem::configure_extractors(cfg, json_limit))
+        .service(web::scope("/v1").configure(routes)))
 }

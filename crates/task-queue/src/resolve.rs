@@ -40,16 +40,7 @@ impl Resolved {
 
 impl From<task::Model> for Resolved {
     fn from(t: task::Model) -> Self {
-        Self {
-            id: t.id,
-            queue: t.queue,
-            task_type: t.task_type,
-            state: t.state,
-            reason: t.reason,
-            run_id: t.run_id,
-            task_group_id: t.task_group_id,
-            record_events: t.record_events,
-        }
+        Self::from(&t)
     }
 }
 

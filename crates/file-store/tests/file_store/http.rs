@@ -4,7 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, Service, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::{App, test, web};
+use actix_web::test;
 use bytes::Bytes;
 use std::pin::Pin;
 
@@ -48,17 +48,10 @@ async fn service(
     store: &FileStore,
 ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>
 {
-    let auth = plinth_auth::Auth::new(db.conn().clone(), plinth_auth::AuthConfig::default())
+    let app = plinth_auth::testing::app(db.conn().clone(), store.clone(), http::configure, 1 << 20)
         .await
-        .expect("auth");
-    test::init_service(
-        App::new()
-            .app_data(web::Data::new(store.clone()))
-            .app_data(web::Data::new(auth))
-            .configure(|cfg| plinth_db::problem::configure_extractors(cfg, 1 << 20))
-            .service(web::scope("/v1").configure(http::configure)),
-    )
-    .await
+        .expect("app");
+    test::init_service(app).await
 }
 
 fn bearer(token: &str) -> (header::HeaderName, String) {

@@ -4,7 +4,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::{App, test, web};
+use actix_web::test;
 use plinth_db::testing::TestDb;
 use plinth_task_queue::{Config, Queue, Task};
 use serde_json::{Value, json};
@@ -37,17 +37,15 @@ pub async fn service(
     queue: &Queue,
 ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>
 {
-    let auth = plinth_auth::Auth::new(db.conn().clone(), plinth_auth::AuthConfig::default())
-        .await
-        .expect("auth");
-    test::init_service(
-        App::new()
-            .app_data(web::Data::new(queue.clone()))
-            .app_data(web::Data::new(auth))
-            .configure(|cfg| plinth_db::problem::configure_extractors(cfg, JSON_LIMIT))
-            .service(web::scope("/v1").configure(plinth_task_queue::http::configure)),
+    let app = plinth_auth::testing::app(
+        db.conn().clone(),
+        queue.clone(),
+        plinth_task_queue::http::configure,
+        JSON_LIMIT,
     )
     .await
+    .expect("app");
+    test::init_service(app).await
 }
 
 /// A response: status, media type and JSON body (`null` when empty or not JSON).
