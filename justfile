@@ -38,7 +38,7 @@ fmt:
 # Check formatting and lints as CI does.
 lint:
     cargo fmt --all --check
-    cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 # Run every benchmark.
 bench: bench-rss bench-auth bench-files bench-queue

@@ -20,7 +20,8 @@ up() { curl -fsS -o /dev/null "${endpoint}/" 2>/dev/null; }
 
 if ! python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1; then
   echo "installing moto[server]" >&2
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
+  # Debian's python3 refuses system-wide installs unless told otherwise.
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check 'moto[server]' >&2
 fi
 
 pid=""
