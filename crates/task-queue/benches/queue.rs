@@ -118,7 +118,11 @@ async fn measure(url: &str, jobs: usize) -> Result<(), Error> {
     }
     let e2e = jobs as f64 / start.elapsed().as_secs_f64();
     workers.shutdown(Duration::from_secs(5)).await?;
-    let runs = count(&db, "SELECT count(*) FROM queue_run WHERE state = 'completed'").await?;
+    let runs = count(
+        &db,
+        "SELECT count(*) FROM queue_task WHERE queue = 'bench' AND state = 'completed' AND started_at IS NOT NULL",
+    )
+    .await?;
     println!("e2e_jobs_per_sec={e2e:.0}");
     println!("e2e_runs_kept={runs}");
 

@@ -1,6 +1,6 @@
 //! Completed runs stored on PostgreSQL in one statement: the held runs are
-//! locked, their tasks resolved and their history rows written without the
-//! rows travelling to the client and back.
+//! locked and their tasks resolved without the rows travelling to the client
+//! and back. The task row keeps the run it ended, so nothing else is written.
 
 use std::collections::HashSet;
 
@@ -16,16 +16,14 @@ use crate::store::stmt;
 use crate::{Outcome, Report, Result};
 
 /// Locks the runs the reporting workers hold (in id order, as every other
-/// lock on tasks), resolves their tasks as completed and writes the ended
-/// runs' history from the locked rows. `$1` holds the reports, `$2` the time;
-/// the list of columns returned from `done` follows.
+/// lock on tasks) and resolves their tasks as completed. `$1` holds the
+/// reports, `$2` the time; the list of columns returned from `done` follows.
 const SQL: &str = "\
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1)
     AS r(id uuid, run_id integer, worker_group text, worker_id text, result jsonb)
 ), held AS (
-  SELECT t.id, t.run_id, t.run_reason, t.worker_group, t.worker_id, t.taken_until,
-         t.scheduled_at, t.started_at, r.result
+  SELECT t.id, r.result
   FROM queue_task t JOIN r ON t.id = r.id
   WHERE t.state = 'running' AND t.run_id = r.run_id
     AND t.worker_group = r.worker_group AND t.worker_id = r.worker_id
@@ -34,17 +32,9 @@ WITH r AS (
 ), done AS (
   UPDATE queue_task t
   SET state = 'completed', reason = 'completed', result = h.result, error = NULL,
-      worker_group = NULL, worker_id = NULL, taken_until = NULL,
       resolved_at = $2, updated_at = $2
   FROM held h WHERE t.id = h.id
   RETURNING t.*
-), runs AS (
-  INSERT INTO queue_run (task_id, run_id, state, reason_created, reason_resolved,
-                         worker_group, worker_id, taken_until, scheduled, started, resolved)
-  SELECT id, run_id, 'completed', COALESCE(run_reason, 'scheduled'), 'completed',
-         worker_group, worker_id, taken_until, COALESCE(scheduled_at, $2), started_at, $2
-  FROM held
-  ON CONFLICT DO NOTHING
 )
 SELECT ";
 

@@ -5,8 +5,9 @@ use sea_orm::ConnectionTrait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::entity::run;
 use crate::state::{Reason, TaskState};
-use crate::store::{begin, lock_tasks, write_tasks};
+use crate::store::{begin, insert, lock_tasks, write_tasks};
 use crate::transition::{Outcome, end_run, rerun, schedule};
 use crate::{Error, Queue, Result, Task, events, notify};
 
@@ -43,8 +44,9 @@ impl Queue {
             return Err(Error::Conflict(format!("task {id} has not resolved")));
         }
         check_deadline(&task, now)?;
-        let task = rerun(task, now);
+        let (task, replaced) = rerun(task, now);
         write_tasks(&txn, std::slice::from_ref(&task)).await?;
+        insert::<run::Entity>(&txn, replaced.as_slice()).await?;
         notify::ready(&txn, self.wakers(), [task.queue.as_str()]).await?;
         events::action(&txn, ctx, events::TASK_RERUN, &task).await?;
         txn.commit().await?;

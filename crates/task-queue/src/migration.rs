@@ -18,7 +18,7 @@ impl plinth_db::migrate::Migrator for Migrator {
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(CreateTables)]
+        vec![Box::new(CreateTables), Box::new(LastRunInTask)]
     }
 }
 
@@ -97,6 +97,45 @@ impl Migration for CreateTables {
         for table in TABLES.iter().rev() {
             s.stmt(Table::drop().table(*table));
         }
+    }
+}
+
+/// Moves the last run of every resolved task from the history table into
+/// the task row, which now holds it: the worker and lease come back to the
+/// task, and the history keeps only runs a later run replaced.
+struct LastRunInTask;
+
+impl Migration for LastRunInTask {
+    fn name(&self) -> &str {
+        "m0002_last_run_in_task"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        s.sql(
+            "UPDATE queue_task SET worker_group = r.worker_group, worker_id = r.worker_id, \
+             taken_until = r.taken_until \
+             FROM queue_run r WHERE r.task_id = queue_task.id AND r.run_id = queue_task.run_id \
+             AND queue_task.state IN ('completed', 'failed', 'exception')",
+        );
+        s.sql(
+            "DELETE FROM queue_run WHERE EXISTS (SELECT 1 FROM queue_task t \
+             WHERE t.id = queue_run.task_id AND t.run_id = queue_run.run_id \
+             AND t.state IN ('completed', 'failed', 'exception'))",
+        );
+    }
+
+    fn down(&self, s: &mut Steps) {
+        s.sql(
+            "INSERT INTO queue_run (task_id, run_id, state, reason_created, reason_resolved, \
+             worker_group, worker_id, taken_until, scheduled, started, resolved, error) \
+             SELECT id, run_id, state, COALESCE(run_reason, 'scheduled'), reason, worker_group, \
+             worker_id, taken_until, COALESCE(scheduled_at, created_at), started_at, resolved_at, error \
+             FROM queue_task WHERE state IN ('completed', 'failed', 'exception') AND run_id IS NOT NULL",
+        );
+        s.sql(
+            "UPDATE queue_task SET worker_group = NULL, worker_id = NULL, taken_until = NULL \
+             WHERE state IN ('completed', 'failed', 'exception')",
+        );
     }
 }
 

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::entity::{dependency, run, task};
 use crate::metrics::DepthGauges;
 use crate::notify::{self, Wakers};
-use crate::transition::live_run;
+use crate::transition::current_run;
 use crate::{Result, Run, Task};
 use plinth_db::OptionExt;
 
@@ -133,7 +133,7 @@ impl Queue {
             .order_by_asc(run::Column::RunId)
             .all(self.db())
             .await?;
-        runs.extend(live_run(&task));
+        runs.extend(current_run(&task));
         let dependencies = dependency::Entity::find()
             .filter(dependency::Column::DependentTaskId.eq(id))
             .order_by_asc(dependency::Column::RequiredTaskId)

@@ -72,14 +72,14 @@ impl Queue {
         now: OffsetDateTime,
     ) -> Result<Vec<task::Model>> {
         let mut tasks = Vec::with_capacity(ended.len());
-        let mut runs = Vec::with_capacity(ended.len());
+        let mut runs = Vec::new();
         let mut resolved = Vec::new();
         for e in ended {
             if e.resolved {
                 resolved.push(Resolved::from(&e.task));
             }
             tasks.push(e.task);
-            runs.push(e.run);
+            runs.extend(e.history);
         }
         write_tasks(txn, &tasks).await?;
         insert::<run::Entity>(txn, &runs).await?;

@@ -1,5 +1,6 @@
 //! The state machine as pure functions on a task row: each takes the task as
-//! locked, returns it changed, plus the history row of a run it ended.
+//! locked and returns it changed. The task row holds its latest run, live or
+//! ended; a run goes to the history table only when a new run replaces it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -36,11 +37,12 @@ pub enum Outcome {
     },
 }
 
-/// A task after a run ended: its new row, the run's history row, and whether it resolved.
+/// A task after a run ended: its new row, the ended run's history row when
+/// a retry replaced it in the task row, and whether the task resolved.
 #[derive(Debug, Clone)]
 pub(crate) struct Ended {
     pub task: task::Model,
-    pub run: run::Model,
+    pub history: Option<run::Model>,
     pub resolved: bool,
 }
 
@@ -64,9 +66,9 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
             task.run_reason.unwrap_or(ReasonCreated::Scheduled)
         },
         reason_resolved: Some(reason),
-        worker_group: task.worker_group.take(),
-        worker_id: task.worker_id.take(),
-        taken_until: task.taken_until.take(),
+        worker_group: task.worker_group.clone(),
+        worker_id: task.worker_id.clone(),
+        taken_until: task.taken_until,
         scheduled: task.scheduled_at.unwrap_or(now),
         started: task.started_at,
         resolved: Some(now),
@@ -89,6 +91,11 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
             task.run_reason = Some(ReasonCreated::Exception);
             task.scheduled_at = Some(now);
         }
+        Ended {
+            task,
+            history: None,
+            resolved,
+        }
     } else {
         let retry_number = task.max_attempts.saturating_sub(task.retries_left).max(1);
         task.retries_left -= 1;
@@ -102,8 +109,12 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
             _ => (ReasonCreated::TaskRetry, now + delay(&backoff, retry_number)),
         };
         new_run(&mut task, created, run_at, now);
+        Ended {
+            task,
+            history: Some(run),
+            resolved,
+        }
     }
-    Ended { task, run, resolved }
 }
 
 fn delay(backoff: &Backoff, retry: i32) -> time::Duration {
@@ -136,37 +147,43 @@ pub(crate) fn schedule(mut task: task::Model, now: OffsetDateTime) -> task::Mode
     task
 }
 
-/// Runs a resolved task again with a fresh allowance of retries.
-pub(crate) fn rerun(mut task: task::Model, now: OffsetDateTime) -> task::Model {
+/// Runs a resolved task again with a fresh allowance of retries; returns
+/// the task and the history row of the run the new one replaces.
+pub(crate) fn rerun(mut task: task::Model, now: OffsetDateTime) -> (task::Model, Option<run::Model>) {
+    let history = current_run(&task);
     new_run(&mut task, ReasonCreated::Rerun, now, now);
     task.retries_left = task.max_attempts.saturating_sub(1).max(0);
     task.resolved_at = None;
     task.reason = None;
     task.error = None;
     task.result = None;
-    task
+    (task, history)
 }
 
-/// The live run of a pending or running task as a history-shaped row, for status views.
-pub(crate) fn live_run(task: &task::Model) -> Option<run::Model> {
-    let state = match task.state {
-        TaskState::Pending => RunState::Pending,
-        TaskState::Running => RunState::Running,
-        _ => return None,
+/// The run the task row holds (live, or the last one of a resolved task) as
+/// a history-shaped row; `None` for a task that never ran.
+pub(crate) fn current_run(task: &task::Model) -> Option<run::Model> {
+    let (state, ended) = match task.state {
+        TaskState::Unscheduled => return None,
+        TaskState::Pending => (RunState::Pending, false),
+        TaskState::Running => (RunState::Running, false),
+        TaskState::Completed => (RunState::Completed, true),
+        TaskState::Failed => (RunState::Failed, true),
+        TaskState::Exception => (RunState::Exception, true),
     };
     Some(run::Model {
         task_id: task.id,
-        run_id: task.run_id.unwrap_or(0),
+        run_id: task.run_id?,
         state,
         reason_created: task.run_reason.unwrap_or(ReasonCreated::Scheduled),
-        reason_resolved: None,
+        reason_resolved: task.reason.filter(|_| ended),
         worker_group: task.worker_group.clone(),
         worker_id: task.worker_id.clone(),
         taken_until: task.taken_until,
         scheduled: task.scheduled_at.unwrap_or(task.created_at),
         started: task.started_at,
-        resolved: None,
-        error: None,
+        resolved: task.resolved_at.filter(|_| ended),
+        error: task.error.clone().filter(|_| ended),
     })
 }
 
@@ -237,14 +254,19 @@ mod tests {
             wait >= time::Duration::milliseconds(500) && wait <= time::Duration::seconds(1),
             "{wait}"
         );
-        assert_eq!(ended.run.state, RunState::Failed);
-        assert_eq!(ended.run.worker_id.as_deref(), Some("w"));
+        let replaced = ended.history.expect("the retried run goes to the history");
+        assert_eq!((replaced.run_id, replaced.state), (0, RunState::Failed));
+        assert_eq!(replaced.worker_id.as_deref(), Some("w"));
         assert!(ended.task.worker_id.is_none());
 
         let last = end_run(running(0), failed(), now);
         assert!(last.resolved);
+        assert!(last.history.is_none(), "the task row keeps its last run");
         assert_eq!(last.task.state, TaskState::Failed);
         assert_eq!(last.task.error.as_deref(), Some("boom"));
+        let run = current_run(&last.task).expect("last run");
+        assert_eq!((run.run_id, run.state, run.reason_resolved), (0, RunState::Failed, Some(Reason::Failed)));
+        assert_eq!((run.worker_id.as_deref(), run.resolved, run.error.as_deref()), (Some("w"), Some(now), Some("boom")));
     }
 
     #[test]
@@ -300,14 +322,17 @@ mod tests {
             now,
         );
         assert!(ended.resolved);
-        assert_eq!(ended.run.run_id, 0);
-        assert_eq!(ended.run.reason_created, ReasonCreated::Exception);
+        let run = current_run(&ended.task).expect("exception run");
+        assert_eq!((run.run_id, run.state), (0, RunState::Exception));
+        assert_eq!(run.reason_created, ReasonCreated::Exception);
         assert_eq!(ended.task.state, TaskState::Exception);
         assert_eq!(ended.task.reason, Some(Reason::Canceled));
-        let again = rerun(ended.task, now);
+        let (again, replaced) = rerun(ended.task, now);
         assert_eq!(
             (again.state, again.run_id, again.retries_left),
             (TaskState::Pending, Some(1), 2)
         );
+        assert_eq!(replaced, Some(run), "the rerun keeps the ended run in the history");
+        assert_eq!(current_run(&again).map(|r| (r.run_id, r.state)), Some((1, RunState::Pending)));
     }
 }

@@ -18,6 +18,12 @@ const DB_ENV: &str = "PLINTH_CRASH_DB";
 const WORKER_ENV: &str = "PLINTH_CRASH_WORKER";
 const JOBS: usize = 20_000;
 const LEASE: Duration = Duration::from_secs(2);
+/// Every run: those a later run replaced, in the history table, and the
+/// last run of each resolved task, in its row.
+const RUNS: &str = "WITH runs AS (\
+    SELECT task_id, run_id, state, reason_resolved, worker_id, taken_until, started FROM queue_run \
+    UNION ALL SELECT id, run_id, state, reason, worker_id, taken_until, started_at FROM queue_task \
+    WHERE state IN ('completed', 'failed', 'exception'))";
 
 async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
     let row = db
@@ -147,20 +153,22 @@ mod crash {
             JOBS as i64
         );
         assert_eq!(
-            scalar(&db, "SELECT count(*) FROM queue_run WHERE state = 'completed'").await,
+            scalar(&db, &format!("{RUNS} SELECT count(*) FROM runs WHERE state = 'completed'")).await,
             JOBS as i64,
             "every job completed exactly once"
         );
         let reclaimed = scalar(
             &db,
-            "SELECT count(*) FROM queue_run r JOIN queue_run n ON n.task_id = r.task_id AND n.run_id = r.run_id + 1 \
-             WHERE r.reason_resolved = 'claim-expired' AND r.worker_id = 'victim' \
-               AND n.worker_id = 'survivor' AND n.state = 'completed' AND n.started >= r.taken_until",
+            &format!(
+                "{RUNS} SELECT count(*) FROM runs r JOIN runs n ON n.task_id = r.task_id AND n.run_id = r.run_id + 1 \
+                 WHERE r.reason_resolved = 'claim-expired' AND r.worker_id = 'victim' \
+                   AND n.worker_id = 'survivor' AND n.state = 'completed' AND n.started >= r.taken_until"
+            ),
         )
         .await;
         let expired = scalar(
             &db,
-            "SELECT count(*) FROM queue_run WHERE reason_resolved = 'claim-expired'",
+            &format!("{RUNS} SELECT count(*) FROM runs WHERE reason_resolved = 'claim-expired'"),
         )
         .await;
         assert!(held > 0, "the victim held runs when it was killed");

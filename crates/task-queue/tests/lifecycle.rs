@@ -8,7 +8,7 @@ use plinth_events::Events;
 use plinth_task_queue::{
     Config, Created, Error, NewTask, Outcome, Reason, ReasonCreated, Retention, RunState, TaskState,
 };
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
@@ -48,7 +48,11 @@ plinth_db::db_test!(
         assert_eq!(run.worker_group, running.worker_group);
         assert_eq!((Some(run.scheduled), run.taken_until), (task.scheduled_at, running.taken_until));
         assert_eq!(run.resolved.map(|r| r - run.started.unwrap_or(r)), Some(Duration::seconds(2)));
-        assert_eq!((done.worker_id, done.taken_until, done.resolved_at), (None, None, run.resolved));
+        assert_eq!(
+            (done.worker_id.as_deref(), done.taken_until, done.resolved_at),
+            (Some("w1"), running.taken_until, run.resolved),
+            "the task row keeps its last run"
+        );
 
         let events = Events::new(db.conn().clone());
         let topics: Vec<String> = events
@@ -226,6 +230,12 @@ plinth_db::db_test!(
 
         let redriven = q.rerun(&ctx(), id).await.expect("rerun");
         assert_eq!((redriven.state, redriven.run_id, redriven.retries_left), (TaskState::Pending, Some(3), 2));
+        let runs = q.status(id).await.expect("status").runs;
+        assert_eq!(
+            runs.iter().map(|r| (r.run_id, r.state)).collect::<Vec<_>>(),
+            [(0, RunState::Failed), (1, RunState::Failed), (2, RunState::Failed), (3, RunState::Pending)],
+            "the rerun keeps every earlier run"
+        );
         assert!(q.dead_letters(None, None, 10).await.expect("dead").items.is_empty());
         let t = claim(&q, "q", "w", 1).await.pop().expect("claimable again");
         assert!(matches!(q.rerun(&ctx(), id).await, Err(Error::Conflict(_))), "not while running");
@@ -342,3 +352,35 @@ plinth_db::db_test!(
         assert_eq!(q.dead_letters(None, None, 100).await.expect("dead").items.len(), 5, "dead letters are kept");
     }
 );
+
+plinth_db::db_test!(
+    async fn runs_stored_in_the_earlier_layout_keep_their_history(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q")).await.expect("create").id;
+        let t = claim(&q, "q", "w1", 1).await.pop().expect("claimed");
+        clock.advance(Duration::seconds(1));
+        complete(&q, &t, "w1").await;
+        let runs = q.status(id).await.expect("status").runs;
+        assert_eq!(history_rows(&db).await, 0, "the task row holds its last run");
+        let migrators: [&dyn plinth_db::migrate::Migrator; 1] = [&plinth_task_queue::Migrator];
+
+        plinth_db::migrate::down(db.conn(), &migrators, "queue", 1).await.expect("down");
+        assert_eq!(history_rows(&db).await, 1, "reverted, the last run is back in the history");
+        assert_eq!(q.task(id).await.expect("task").worker_id, None);
+
+        plinth_db::migrate::up(db.conn(), &migrators).await.expect("up");
+        assert_eq!(history_rows(&db).await, 0);
+        assert_eq!(q.status(id).await.expect("status").runs, runs, "nothing of the run is lost");
+    }
+);
+
+async fn history_rows(db: &plinth_db::testing::TestDb) -> i64 {
+    let conn = db.conn();
+    let sql = "SELECT count(*) FROM queue_run";
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .expect("count")
+        .expect("row");
+    row.try_get_by_index(0).expect("count")
+}
