@@ -15,35 +15,29 @@ use crate::resolve::Resolved;
 use crate::store::stmt;
 use crate::{Outcome, Report, Result};
 
-/// Locks the runs the reporting workers hold (in id order, as every other
-/// lock on tasks) and resolves their tasks as completed. `$1` holds the
-/// reports, `$2` the time; the list of columns returned from `done` follows.
+/// Resolves as completed the tasks whose runs the reporting workers hold.
+/// The update locks the rows as it goes, in the order of the reports,
+/// which [`rows`] sorts by task id as every other lock on tasks is taken.
+/// `$1` holds the reports, `$2` the time; the list of columns returned follows.
 const SQL: &str = "\
-WITH r AS (
-  SELECT * FROM jsonb_to_recordset($1)
-    AS r(id uuid, run_id integer, worker_group text, worker_id text, result jsonb)
-), held AS (
-  SELECT t.id, r.result
-  FROM queue_task t JOIN r ON t.id = r.id
-  WHERE t.state = 'running' AND t.run_id = r.run_id
-    AND t.worker_group = r.worker_group AND t.worker_id = r.worker_id
-  ORDER BY t.id
-  FOR UPDATE OF t
-), done AS (
-  UPDATE queue_task t
-  SET state = 'completed', reason = 'completed', result = h.result, error = NULL,
-      resolved_at = $2, updated_at = $2
-  FROM held h WHERE t.id = h.id
-  RETURNING t.*
-)
-SELECT ";
+UPDATE queue_task t
+SET state = 'completed', reason = 'completed', result = r.result, error = NULL,
+    resolved_at = $2, updated_at = $2
+FROM jsonb_to_recordset($1)
+  AS r(id uuid, run_id integer, worker_group text, worker_id text, result jsonb)
+WHERE t.id = r.id AND t.state = 'running' AND t.run_id = r.run_id
+  AND t.worker_group = r.worker_group AND t.worker_id = r.worker_id
+RETURNING ";
 
-/// The reports as the statement's rows, when every one is of a completed
-/// run and no task appears twice; `None` sends them down the general path.
+/// The reports as the statement's rows in task id order, when every one is
+/// of a completed run and no task appears twice; `None` sends them down the
+/// general path.
 pub(crate) fn rows(reports: &[Report]) -> Option<Vec<serde_json::Value>> {
     let mut seen = HashSet::with_capacity(reports.len());
-    reports
-        .iter()
+    let mut sorted: Vec<&Report> = reports.iter().collect();
+    sorted.sort_by_key(|r| r.task_id);
+    sorted
+        .into_iter()
         .map(|r| match &r.outcome {
             Outcome::Completed { result } if seen.insert(r.task_id) => Some(json!({
                 "id": r.task_id,
@@ -64,7 +58,7 @@ pub(crate) async fn store<T: Returned>(
     rows: Vec<serde_json::Value>,
     now: OffsetDateTime,
 ) -> Result<Vec<T>> {
-    let sql = format!("{SQL}{} FROM done", T::COLUMNS);
+    let sql = format!("{SQL}{}", T::COLUMNS);
     let statement = stmt(conn, sql, vec![serde_json::Value::Array(rows).into(), now.into()]);
     let rows = conn.query_all_raw(statement).await?;
     Ok(rows
@@ -76,7 +70,7 @@ pub(crate) async fn store<T: Returned>(
 /// What reporting returns of each changed task: the whole task, or only
 /// what the steps after a resolution need.
 pub(crate) trait Returned: FromQueryResult + From<task::Model> + Send {
-    /// The columns read, as a `SELECT` list.
+    /// The columns read, as a `RETURNING` list of the task table aliased `t`.
     const COLUMNS: &'static str;
     /// The task's id.
     fn id(&self) -> Uuid;
@@ -85,7 +79,7 @@ pub(crate) trait Returned: FromQueryResult + From<task::Model> + Send {
 }
 
 impl Returned for task::Model {
-    const COLUMNS: &'static str = "*";
+    const COLUMNS: &'static str = "t.*";
     fn id(&self) -> Uuid {
         self.id
     }

@@ -33,9 +33,10 @@ pub(crate) struct Resolved {
 }
 
 impl Resolved {
-    /// The columns of [`Resolved`], for a `SELECT` or `RETURNING` list.
+    /// The columns of [`Resolved`] in the task table aliased `t`, for a
+    /// `SELECT` or `RETURNING` list.
     pub(crate) const COLUMNS: &'static str =
-        "id, queue, task_type, state, reason, run_id, task_group_id, record_events";
+        "t.id, t.queue, t.task_type, t.state, t.reason, t.run_id, t.task_group_id, t.record_events";
 }
 
 impl From<task::Model> for Resolved {

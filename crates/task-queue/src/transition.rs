@@ -265,8 +265,14 @@ mod tests {
         assert_eq!(last.task.state, TaskState::Failed);
         assert_eq!(last.task.error.as_deref(), Some("boom"));
         let run = current_run(&last.task).expect("last run");
-        assert_eq!((run.run_id, run.state, run.reason_resolved), (0, RunState::Failed, Some(Reason::Failed)));
-        assert_eq!((run.worker_id.as_deref(), run.resolved, run.error.as_deref()), (Some("w"), Some(now), Some("boom")));
+        assert_eq!(
+            (run.run_id, run.state, run.reason_resolved),
+            (0, RunState::Failed, Some(Reason::Failed))
+        );
+        assert_eq!(
+            (run.worker_id.as_deref(), run.resolved, run.error.as_deref()),
+            (Some("w"), Some(now), Some("boom"))
+        );
     }
 
     #[test]
@@ -332,7 +338,14 @@ mod tests {
             (again.state, again.run_id, again.retries_left),
             (TaskState::Pending, Some(1), 2)
         );
-        assert_eq!(replaced, Some(run), "the rerun keeps the ended run in the history");
-        assert_eq!(current_run(&again).map(|r| (r.run_id, r.state)), Some((1, RunState::Pending)));
+        assert_eq!(
+            replaced,
+            Some(run),
+            "the rerun keeps the ended run in the history"
+        );
+        assert_eq!(
+            current_run(&again).map(|r| (r.run_id, r.state)),
+            Some((1, RunState::Pending))
+        );
     }
 }

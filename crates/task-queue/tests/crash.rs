@@ -153,7 +153,11 @@ mod crash {
             JOBS as i64
         );
         assert_eq!(
-            scalar(&db, &format!("{RUNS} SELECT count(*) FROM runs WHERE state = 'completed'")).await,
+            scalar(
+                &db,
+                &format!("{RUNS} SELECT count(*) FROM runs WHERE state = 'completed'")
+            )
+            .await,
             JOBS as i64,
             "every job completed exactly once"
         );
