@@ -317,7 +317,8 @@ impl NewTask {
     }
 }
 
-/// Feeds a JSON value to the hasher in a canonical form (object keys sorted).
+/// Feeds a JSON value to the hasher in a canonical form (object keys sorted),
+/// scalars and keys written as JSON text straight into the hasher.
 fn canonical(value: &Value, hasher: &mut blake3::Hasher) {
     match value {
         Value::Object(map) => {
@@ -325,7 +326,7 @@ fn canonical(value: &Value, hasher: &mut blake3::Hasher) {
             keys.sort();
             hasher.update(b"{");
             for key in keys {
-                canonical(&Value::String(key.clone()), hasher);
+                scalar(key, hasher);
                 hasher.update(b":");
                 canonical(&map[key], hasher);
                 hasher.update(b",");
@@ -340,10 +341,14 @@ fn canonical(value: &Value, hasher: &mut blake3::Hasher) {
             }
             hasher.update(b"]");
         }
-        scalar => {
-            hasher.update(scalar.to_string().as_bytes());
-        }
+        other => scalar(other, hasher),
     }
+}
+
+/// Writes a string or scalar as JSON text into the hasher.
+fn scalar<T: serde::Serialize + ?Sized>(value: &T, hasher: &mut blake3::Hasher) {
+    // Writing to a hasher cannot fail, nor can serialising a string or a JSON scalar.
+    let _ = serde_json::to_writer(hasher, value);
 }
 
 #[cfg(test)]
@@ -363,6 +368,21 @@ mod tests {
             "the id is not part of the definition"
         );
         assert_ne!(a.clone().priority(1).hash(), a.hash());
+    }
+
+    #[test]
+    fn the_hash_of_a_definition_does_not_change_between_versions() {
+        let task = NewTask::new(
+            "q",
+            "t",
+            json!({"s": "é\"\n", "n": [1.5, -2, null, true], "o": {}}),
+        )
+        .priority(2)
+        .tag("k", "v");
+        assert_eq!(
+            task.hash(),
+            "cd2c14e753eb60c5d1936a90e123faf32bf49a5d324bc53b596abde8f0f3642d"
+        );
     }
 
     #[test]

@@ -147,14 +147,14 @@ where
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO {table} ({}) SELECT {} FROM jsonb_to_recordset($1) AS x({}) \
+                "INSERT INTO {table} ({}) SELECT {} FROM jsonb_to_recordset($1::jsonb) AS x({}) \
                  ON CONFLICT DO NOTHING RETURNING {key}",
                 names.join(", "),
                 selected.join(", "),
                 recordset(&columns),
             );
             let rows = conn
-                .query_all_raw(stmt(conn, sql, vec![records(models, &columns)]))
+                .query_all_raw(stmt(conn, sql, vec![records(models, &columns)?]))
                 .await?;
             for row in rows {
                 inserted.push(row.try_get::<Uuid>("", key)?);
@@ -218,11 +218,11 @@ pub(crate) async fn write_tasks(conn: &impl ConnectionTrait, tasks: &[task::Mode
             .map(|c| format!("{0} = v.{0}", c.as_str()))
             .collect();
         let sql = format!(
-            "UPDATE queue_task SET {} FROM jsonb_to_recordset($1) AS v({}) WHERE queue_task.id = v.id",
+            "UPDATE queue_task SET {} FROM jsonb_to_recordset($1::jsonb) AS v({}) WHERE queue_task.id = v.id",
             sets.join(", "),
             recordset(&columns)
         );
-        conn.execute_raw(stmt(conn, sql, vec![records(tasks, &columns)]))
+        conn.execute_raw(stmt(conn, sql, vec![records(tasks, &columns)?]))
             .await?;
         return Ok(());
     }
@@ -260,20 +260,42 @@ fn recordset<C: ColumnTrait>(columns: &[C]) -> String {
     typed.join(", ")
 }
 
-/// `models` as one JSON array of objects holding `columns`; SQL NULLs are
-/// left out, which `jsonb_to_recordset` reads back as NULL.
-fn records<M: ModelTrait>(models: &[M], columns: &[<M::Entity as EntityTrait>::Column]) -> Value {
-    let rows: Vec<serde_json::Value> = models
-        .iter()
-        .map(|m| {
-            let fields = columns
-                .iter()
-                .map(|c| (c.as_str().to_owned(), json_of(m.get(*c))))
-                .filter(|(_, v)| !v.is_null());
-            serde_json::Value::Object(fields.collect())
-        })
-        .collect();
-    serde_json::Value::Array(rows).into()
+/// `models` as one JSON array of objects holding `columns`, written
+/// straight to text for a `$n::jsonb` parameter; SQL NULLs are left out,
+/// which `jsonb_to_recordset` reads back as NULL.
+fn records<M: ModelTrait>(models: &[M], columns: &[<M::Entity as EntityTrait>::Column]) -> Result<Value> {
+    let text = serde_json::to_string(&Records { models, columns })
+        .map_err(|e| sea_orm::DbErr::Custom(format!("encoding rows: {e}")))?;
+    Ok(text.into())
+}
+
+/// Rows serialised as a JSON array of objects, without building a JSON tree first.
+struct Records<'a, M: ModelTrait> {
+    models: &'a [M],
+    columns: &'a [<M::Entity as EntityTrait>::Column],
+}
+
+impl<M: ModelTrait> serde::Serialize for Records<'_, M> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut rows = serializer.serialize_seq(Some(self.models.len()))?;
+        for model in self.models {
+            rows.serialize_element(&Fields(self.columns.iter().filter_map(|c| {
+                let value = json_of(model.get(*c));
+                (!value.is_null()).then_some((c.as_str(), value))
+            })))?;
+        }
+        rows.end()
+    }
+}
+
+/// One row's non-null fields, serialised as a JSON object.
+struct Fields<I>(I);
+
+impl<I: Iterator<Item = (&'static str, serde_json::Value)> + Clone> serde::Serialize for Fields<I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.clone())
+    }
 }
 
 /// `($start+1, …, $start+n)`.
