@@ -44,7 +44,7 @@ pub enum Command {
 /// Loads the configuration, sets up logging and runs the command.
 pub async fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
-    logging::init(&config.log)?;
+    let _log = logging::init(&config.log)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(&config).await,
         Command::Admin { command } => admin::run(&config, command).await,

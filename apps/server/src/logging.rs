@@ -1,8 +1,10 @@
 //! Process-wide `tracing` setup: human lines (coloured on a terminal) or JSON,
-//! filtered by `log.filter` or `RUST_LOG`, written to stderr.
+//! filtered by `log.filter` or `RUST_LOG`, written to stderr by a background
+//! thread so that no request waits on the write.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal};
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -10,7 +12,11 @@ use crate::error::{Error, Result};
 
 /// Installs the global subscriber and a panic hook that logs panics as errors.
 /// `RUST_LOG`, when set, replaces `log.filter`. Calling it twice keeps the first.
-pub fn init(config: &LogConfig) -> Result<()> {
+///
+/// Lines queue for a writer thread that writes whatever has queued up in one
+/// go; a full queue makes loggers wait rather than drop lines. Hold the
+/// returned guard while the process runs: dropping it writes what is left.
+pub fn init(config: &LogConfig) -> Result<Option<WorkerGuard>> {
     let filter_text = std::env::var("RUST_LOG")
         .ok()
         .filter(|f| !f.trim().is_empty())
@@ -19,9 +25,13 @@ pub fn init(config: &LogConfig) -> Result<()> {
         filter: filter_text.clone(),
         reason: e.to_string(),
     })?;
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("plinth-log")
+        .finish(BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let installed = match config.format {
         LogFormat::Pretty => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
         LogFormat::Json => builder
@@ -31,10 +41,11 @@ pub fn init(config: &LogConfig) -> Result<()> {
             .with_span_list(false)
             .try_init(),
     };
-    if installed.is_ok() {
-        install_panic_hook();
+    if installed.is_err() {
+        return Ok(None);
     }
-    Ok(())
+    install_panic_hook();
+    Ok(Some(guard))
 }
 
 /// Logs panics through `tracing`, so they carry the request's span and format.
