@@ -5,7 +5,8 @@
 //! worker (*running*, under a lease the worker renews), and its run resolves
 //! *completed*, *failed* or *exception*. Automatic retries add a new pending
 //! run where Taskcluster's rules allow it and retries remain; every run is
-//! kept in the task's history. Past its deadline a task resolves
+//! kept: the task row holds its latest run, the history table the runs a
+//! later one replaced, and [`Queue::status`] lists them all. Past its deadline a task resolves
 //! exception/deadline-exceeded and changes no more.
 //!
 //! [`Queue`] is the service. Creation works inside the caller's transaction

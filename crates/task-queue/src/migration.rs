@@ -217,8 +217,8 @@ fn run() -> TableCreateStatement {
         .col(at_null("started"))
         .col(at_null("resolved"))
         .col(text_null("error"))
-        // No foreign key: a run row is written for every run that ends, and
-        // the per-row key check costs more than pruning deletes runs itself.
+        // No foreign key: pruning deletes a task's runs itself, and the
+        // per-row key check would cost every retry and rerun.
         .primary_key(&mut pk(&["task_id", "run_id"]))
         .to_owned()
 }

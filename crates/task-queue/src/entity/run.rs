@@ -1,4 +1,5 @@
-//! `queue_run`: the history of a task's resolved runs.
+//! `queue_run`: the history of a task's runs that a later run replaced; the
+//! latest run lives in the task row.
 
 use sea_orm::entity::prelude::*;
 use serde::Serialize;

@@ -1,4 +1,5 @@
-//! `queue_task`: the unit of work, with its live run (pending or running) inline.
+//! `queue_task`: the unit of work, with its latest run inline (live, or the
+//! last one once the task resolved).
 
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
@@ -59,15 +60,15 @@ pub struct Model {
     #[serde(serialize_with = "rfc3339::option::serialize")]
     #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub expires: Option<TimeDateTimeWithTimeZone>,
-    /// Group of the worker holding the lease.
+    /// Group of the worker that claimed the latest run.
     pub worker_group: Option<String>,
-    /// Id of the worker holding the lease.
+    /// Id of the worker that claimed the latest run.
     pub worker_id: Option<String>,
-    /// End of the lease.
+    /// End of the latest run's lease.
     #[serde(serialize_with = "rfc3339::option::serialize")]
     #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub taken_until: Option<TimeDateTimeWithTimeZone>,
-    /// When the live run was claimed.
+    /// When the latest run was claimed.
     #[serde(serialize_with = "rfc3339::option::serialize")]
     #[cfg_attr(feature = "http", schema(value_type = Option<String>, format = DateTime))]
     pub started_at: Option<TimeDateTimeWithTimeZone>,
