@@ -5,7 +5,8 @@
 #      alternating rounds);
 #  (b) p99 latency of whoami at a fixed request rate (BENCH_RATE, 2000/s by
 #      default; oha with latency correction) while 20 password logins run
-#      concurrently, against idle; and the same with wrk saturating the server;
+#      concurrently, against idle (medians of three alternating rounds); and
+#      the same once with wrk saturating the server;
 #  (c) login latency p50 at the configured (OWASP) argon2id parameters.
 # Needs wrk (apt-get install wrk) and oha (cargo install oha). Prints a Markdown table.
 set -euo pipefail
@@ -85,15 +86,25 @@ print("%.2f" % (d["latencyPercentiles"]["p99"] * 1000))'
 }
 saturated_p99() { wrk -t1 -c4 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base/v1/auth/whoami" | pct 99%; }
 
-idle_p99="$(paced_p99)"
+# Idle and under logins alternate for three rounds; medians are compared.
+logins_for() { wrk -t1 -c20 -d"$1s" -s "$workdir/login.lua" "$base/v1/auth/login" | rps >>"$workdir/logins.txt"; }
+for _ in 1 2 3; do
+    paced_p99 >>"$workdir/idle.txt"
+    logins_for "$((duration + 2))" &
+    logins=$!
+    sleep 1
+    paced_p99 >>"$workdir/busy.txt"
+    wait "$logins"
+done
+idle_p99="$(median <"$workdir/idle.txt")"
+busy_p99="$(median <"$workdir/busy.txt")"
 idle_sat_p99="$(saturated_p99)"
-wrk -t1 -c20 -d"$((2 * duration + 3))s" -s "$workdir/login.lua" "$base/v1/auth/login" >"$workdir/logins.txt" &
+logins_for "$((duration + 2))" &
 logins=$!
 sleep 1
-busy_p99="$(paced_p99)"
 busy_sat_p99="$(saturated_p99)"
 wait "$logins"
-login_rps="$(rps <"$workdir/logins.txt")"
+login_rps="$(median <"$workdir/logins.txt")"
 login_p50="$(wrk -t1 -c1 -d"${duration}s" --latency -s "$workdir/login.lua" "$base/v1/auth/login" | pct 50%)"
 rss_kb="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
 
@@ -104,8 +115,8 @@ awk -v t="$trivial" -v a="$authed" -v i="$idle_p99" -v b="$busy_p99" -v si="$idl
     printf "| GET /healthz (trivial), req/s, median | %.0f |\n", t
     printf "| GET /v1/auth/whoami (session bearer), req/s, median | %.0f |\n", a
     printf "| (a) authenticated / trivial | %.0f %% |\n", 100 * a / t
-    printf "| whoami p99 at %d req/s, idle | %.2f ms |\n", r, i
-    printf "| whoami p99 at %d req/s, 20 concurrent logins | %.2f ms |\n", r, b
+    printf "| whoami p99 at %d req/s, idle, median of 3 | %.2f ms |\n", r, i
+    printf "| whoami p99 at %d req/s, 20 concurrent logins, median of 3 | %.2f ms |\n", r, b
     printf "| (b) p99 under logins / idle | %.2fx |\n", b / i
     printf "| whoami p99 saturated by wrk (4 connections), idle | %.2f ms |\n", si
     printf "| whoami p99 saturated by wrk, 20 concurrent logins | %.2f ms |\n", sb
