@@ -56,24 +56,6 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
         Outcome::Exception { reason, error } => (RunState::Exception, reason, error, None, reason.retries()),
     };
     let run_id = task.run_id.unwrap_or(0);
-    let run = run::Model {
-        task_id: task.id,
-        run_id,
-        state: run_state,
-        reason_created: if unscheduled {
-            ReasonCreated::Exception
-        } else {
-            task.run_reason.unwrap_or(ReasonCreated::Scheduled)
-        },
-        reason_resolved: Some(reason),
-        worker_group: task.worker_group.clone(),
-        worker_id: task.worker_id.clone(),
-        taken_until: task.taken_until,
-        scheduled: task.scheduled_at.unwrap_or(now),
-        started: task.started_at,
-        resolved: Some(now),
-        error: error.clone(),
-    };
     task.run_id = Some(run_id);
     task.error = error;
     task.updated_at = now;
@@ -97,6 +79,21 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
             resolved,
         }
     } else {
+        // The task row is about to hold the new run: the ended one goes to the history.
+        let history = run::Model {
+            task_id: task.id,
+            run_id,
+            state: run_state,
+            reason_created: task.run_reason.unwrap_or(ReasonCreated::Scheduled),
+            reason_resolved: Some(reason),
+            worker_group: task.worker_group.clone(),
+            worker_id: task.worker_id.clone(),
+            taken_until: task.taken_until,
+            scheduled: task.scheduled_at.unwrap_or(now),
+            started: task.started_at,
+            resolved: Some(now),
+            error: task.error.clone(),
+        };
         let retry_number = task.max_attempts.saturating_sub(task.retries_left).max(1);
         task.retries_left -= 1;
         let backoff = Backoff {
@@ -111,7 +108,7 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
         new_run(&mut task, created, run_at, now);
         Ended {
             task,
-            history: Some(run),
+            history: Some(history),
             resolved,
         }
     }
