@@ -190,10 +190,19 @@ plinth_db::db_test!(
         let q = queue(&db, config()).await;
         let started = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&started);
+        let seen = Arc::clone(&started);
         let workers = Workers::new(&q)
-            .handle("quick", |_job: Job| async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                Ok(Value::Null)
+            // Quick work still runs when the stuck job starts, however late
+            // that is, and finishes well within the grace period.
+            .handle("quick", move |_job: Job| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    while seen.load(Ordering::SeqCst) == 0 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok(Value::Null)
+                }
             })
             .handle("stuck", move |_job: Job| {
                 let counter = Arc::clone(&counter);
@@ -209,7 +218,9 @@ plinth_db::db_test!(
             .expect("start");
         let quick = q.create(&ctx(), NewTask::new("q", "quick", Value::Null)).await.expect("quick").id;
         let stuck = q.create(&ctx(), NewTask::new("q", "stuck", Value::Null)).await.expect("stuck").id;
+        let both = std::time::Instant::now();
         while started.load(Ordering::SeqCst) == 0 || workers.in_flight() < 2 {
+            assert!(both.elapsed() < Duration::from_secs(10), "both jobs start");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let report = workers.shutdown(Duration::from_millis(500)).await.expect("shutdown");
