@@ -6,7 +6,10 @@
 #  (b) p99 latency of whoami at a fixed request rate (BENCH_RATE, 2000/s by
 #      default; oha with latency correction) while 20 password logins run
 #      concurrently, against idle (medians of three alternating rounds); and
-#      the same once with wrk saturating the server;
+#      the same once with wrk saturating the server. As a control, each round
+#      also measures whoami beside a nice-19 process that only streams 19 MiB
+#      buffers through memory (dd), the argon2id working set without sign-in
+#      handling, which shows what sharing the memory system alone costs;
 #  (c) login latency p50 at the configured (OWASP) argon2id parameters.
 # Needs wrk (apt-get install wrk) and oha (cargo install oha). Prints a Markdown table.
 set -euo pipefail
@@ -95,9 +98,15 @@ for _ in 1 2 3; do
     sleep 1
     paced_p99 >>"$workdir/busy.txt"
     wait "$logins"
+    nice -n 19 dd if=/dev/zero of=/dev/null bs=19M 2>/dev/null &
+    streamer=$!
+    paced_p99 >>"$workdir/streaming.txt"
+    kill "$streamer"
+    wait "$streamer" || true
 done
 idle_p99="$(median <"$workdir/idle.txt")"
 busy_p99="$(median <"$workdir/busy.txt")"
+streaming_p99="$(median <"$workdir/streaming.txt")"
 idle_sat_p99="$(saturated_p99)"
 logins_for "$((duration + 2))" &
 logins=$!
@@ -108,7 +117,7 @@ login_rps="$(median <"$workdir/logins.txt")"
 login_p50="$(wrk -t1 -c1 -d"${duration}s" --latency -s "$workdir/login.lua" "$base/v1/auth/login" | pct 50%)"
 rss_kb="$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")"
 
-awk -v t="$trivial" -v a="$authed" -v i="$idle_p99" -v b="$busy_p99" -v si="$idle_sat_p99" -v sb="$busy_sat_p99" \
+awk -v t="$trivial" -v a="$authed" -v i="$idle_p99" -v b="$busy_p99" -v m="$streaming_p99" -v si="$idle_sat_p99" -v sb="$busy_sat_p99" \
     -v r="$rate" -v lr="$login_rps" -v l="$login_p50" -v rss="$rss_kb" 'BEGIN {
     print "| measure | value |"
     print "| --- | --- |"
@@ -118,6 +127,8 @@ awk -v t="$trivial" -v a="$authed" -v i="$idle_p99" -v b="$busy_p99" -v si="$idl
     printf "| whoami p99 at %d req/s, idle, median of 3 | %.2f ms |\n", r, i
     printf "| whoami p99 at %d req/s, 20 concurrent logins, median of 3 | %.2f ms |\n", r, b
     printf "| (b) p99 under logins / idle | %.2fx |\n", b / i
+    printf "| control: whoami p99 at %d req/s beside a nice-19 19 MiB memory stream, median of 3 | %.2f ms |\n", r, m
+    printf "| control: p99 beside the memory stream / idle | %.2fx |\n", m / i
     printf "| whoami p99 saturated by wrk (4 connections), idle | %.2f ms |\n", si
     printf "| whoami p99 saturated by wrk, 20 concurrent logins | %.2f ms |\n", sb
     printf "| saturated: p99 under logins / idle | %.2fx |\n", sb / si
