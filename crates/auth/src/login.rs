@@ -105,13 +105,13 @@ impl Auth {
             NewEvent::new("user.logged_in", "user", user.id).payload(json!({ "mfa": mfa_verified })),
         )
         .await?;
-        txn.commit().await?;
         let mut new = NewSession::new(Subject::new("user", user.id));
         new.ip = ctx.ip.clone();
         new.user_agent = ctx.user_agent.clone();
         new.device_id = req.device_id;
         new.mfa_verified = mfa_verified;
-        let (session, tokens) = self.sessions.create(ctx, new).await?;
+        let (session, tokens) = self.sessions.create_in(&txn, ctx, new).await?;
+        txn.commit().await?;
         Ok(Login {
             user: user.into(),
             session,

@@ -70,6 +70,22 @@ impl Sessions {
     /// Starts a session for `new.subject` and issues its first token pair.
     /// Records `session.created`.
     pub async fn create(&self, ctx: &Context, new: NewSession) -> Result<(Session, TokenPair)> {
+        let txn = self.begin().await?;
+        let created = self.create_in(&txn, ctx, new).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    /// [`create`](Self::create) inside the caller's transaction, so that a
+    /// sign-in and its session commit together or not at all. On SQLite the
+    /// transaction should hold the write lock from its start
+    /// (`SqliteTransactionMode::Immediate`) or begin with a write.
+    pub async fn create_in(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Context,
+        new: NewSession,
+    ) -> Result<(Session, TokenPair)> {
         let NewSession {
             subject,
             data,
@@ -101,9 +117,8 @@ impl Sessions {
             revoked_at: Set(None),
             revoke_reason: Set(None),
         };
-        let txn = self.begin().await?;
-        let session = row.insert(&txn).await?;
-        let issued = issue(&txn, &session, &self.config, now).await?;
+        let session = row.insert(txn).await?;
+        let issued = issue(txn, &session, &self.config, now).await?;
         let payload = json!({
             "subject_type": session.subject_type,
             "subject_id": session.subject_id,
@@ -113,12 +128,11 @@ impl Sessions {
             "refresh_token_id": issued.refresh_id,
         });
         record(
-            &txn,
+            txn,
             ctx,
             NewEvent::new("session.created", "session", session.id).payload(payload),
         )
         .await?;
-        txn.commit().await?;
         Ok((session.into(), issued.pair))
     }
 
