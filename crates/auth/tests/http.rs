@@ -220,6 +220,27 @@ plinth_db::db_test!(
         assert_eq!(status, StatusCode::OK, "the token's scope works");
         let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&secret))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "and nothing else");
+        // Nor can it manage the account it belongs to: tokens, sessions,
+        // password and profile need a signed-in session.
+        for (method, uri, body) in [
+            ("POST", "/v1/users/me/api-tokens", json!({"name": "forever", "scopes": ["auth:list-roles"]})),
+            ("GET", "/v1/users/me/api-tokens", json!(null)),
+            ("GET", "/v1/auth/sessions", json!(null)),
+            ("POST", "/v1/auth/logout-all", json!(null)),
+            ("PATCH", "/v1/users/me", json!({"name": "owned"})),
+            ("POST", "/v1/users/me/password", json!({"current_password": PASSWORD, "new_password": "another long password"})),
+        ] {
+            let req = test::TestRequest::default().method(method.parse().expect("method")).uri(uri).insert_header(bearer(&secret));
+            let req = if body.is_null() { req } else { req.set_json(body) };
+            let (status, _, problem) = call(&app, req).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {problem}");
+            assert_eq!(problem["type"].as_str().map(|t| t.ends_with("session-required")), Some(true), "{problem}");
+        }
+        let (status, _, tokens) = call(&app, test::TestRequest::get().uri("/v1/users/me/api-tokens").insert_header(bearer(&admin))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(tokens["tokens"].as_array().map(Vec::len), Some(1), "the token minted nothing: {tokens}");
+        let (_, _, me) = call(&app, test::TestRequest::get().uri("/v1/users/me").insert_header(bearer(&admin))).await;
+        assert_ne!(me["name"], "owned");
         // A plain user cannot mint a client with scopes they lack.
         let pat = sign_in(&app, "pat").await;
         let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&pat)).set_json(json!({"client_id": "worker", "scopes": ["*"]}))).await;

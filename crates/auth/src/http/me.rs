@@ -8,6 +8,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::orgs::session_user;
 use super::{Authenticated, RequestInfo, rate_limit, require_all, user_id};
 use crate::Auth;
 use crate::api_tokens::NewApiToken;
@@ -38,7 +39,7 @@ pub async fn me(auth: web::Data<Auth>, who: Authenticated) -> Reply {
 #[utoipa::path(patch, path = "/v1/users/me", tag = "auth", request_body = ProfileUpdate,
     responses((status = 200, description = "The user", body = Object), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_me(auth: web::Data<Auth>, who: Authenticated, body: web::Json<ProfileUpdate>) -> Reply {
-    let id = user_id(&who)?;
+    let id = session_user(&who)?;
     Ok(HttpResponse::Ok().json(auth.update_profile(&who.context(), id, body.into_inner()).await?))
 }
 
@@ -102,7 +103,7 @@ pub async fn change_password(
     who: Authenticated,
     body: web::Json<PasswordChange>,
 ) -> Reply {
-    let id = user_id(&who)?;
+    let id = session_user(&who)?;
     auth.change_password(
         &who.context(),
         id,
@@ -134,7 +135,7 @@ pub async fn verify_email(auth: web::Data<Auth>, info: RequestInfo, body: web::J
     responses((status = 201, description = "The token and its secret", body = Object),
               (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_token(auth: web::Data<Auth>, who: Authenticated, body: web::Json<NewApiToken>) -> Reply {
-    let id = user_id(&who)?;
+    let id = session_user(&who)?;
     rate_limit(&auth, Endpoint::Token, &who.request, Some(&id.to_string()))?;
     let (token, secret) = auth
         .create_api_token(&who.context(), id, &who.principal.scopes, body.into_inner())
@@ -146,7 +147,7 @@ pub async fn create_token(auth: web::Data<Auth>, who: Authenticated, body: web::
 #[utoipa::path(get, path = "/v1/users/me/api-tokens", tag = "auth",
     responses((status = 200, description = "Tokens", body = Object), (status = 401, body = Problem)))]
 pub async fn list_tokens(auth: web::Data<Auth>, who: Authenticated) -> Reply {
-    let tokens = auth.list_api_tokens(user_id(&who)?).await?;
+    let tokens = auth.list_api_tokens(session_user(&who)?).await?;
     Ok(HttpResponse::Ok().json(json!({ "tokens": tokens })))
 }
 
@@ -155,6 +156,7 @@ pub async fn list_tokens(auth: web::Data<Auth>, who: Authenticated) -> Reply {
     params(("id" = Uuid, Path, description = "Token id")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_token(auth: web::Data<Auth>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
-    auth.revoke_api_token(&who.context(), user_id(&who)?, *id).await?;
+    auth.revoke_api_token(&who.context(), session_user(&who)?, *id)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

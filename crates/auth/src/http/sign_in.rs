@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Authenticated, RequestInfo, rate_limit, user_id};
+use super::orgs::session_user;
+use super::{Authenticated, RequestInfo, rate_limit};
 use crate::login::LoginRequest;
 use crate::rate_limit::Endpoint;
 use crate::{Auth, Error};
@@ -66,7 +67,7 @@ pub async fn logout(auth: web::Data<Auth>, who: Authenticated) -> Reply {
 #[utoipa::path(post, path = "/v1/auth/logout-all", tag = "auth",
     responses((status = 200, description = "How many sessions ended", body = Object), (status = 401, body = Problem)))]
 pub async fn logout_all(auth: web::Data<Auth>, who: Authenticated) -> Reply {
-    let id = user_id(&who)?;
+    let id = session_user(&who)?;
     let subject = plinth_sessions::Subject::new("user", id);
     let n = auth
         .sessions()
@@ -87,7 +88,7 @@ pub async fn whoami(who: Authenticated) -> Reply {
 #[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth",
     responses((status = 200, description = "Sessions", body = Object), (status = 401, body = Problem)))]
 pub async fn list_sessions(auth: web::Data<Auth>, who: Authenticated) -> Reply {
-    let subject = plinth_sessions::Subject::new("user", user_id(&who)?);
+    let subject = plinth_sessions::Subject::new("user", session_user(&who)?);
     let sessions = auth.sessions().list(&subject).await.map_err(Error::from)?;
     Ok(HttpResponse::Ok().json(json!({ "sessions": sessions })))
 }
@@ -97,7 +98,7 @@ pub async fn list_sessions(auth: web::Data<Auth>, who: Authenticated) -> Reply {
     params(("id" = Uuid, Path, description = "Session id")),
     responses((status = 204, description = "Revoked"), (status = 404, body = Problem)))]
 pub async fn revoke_session(auth: web::Data<Auth>, who: Authenticated, id: web::Path<Uuid>) -> Reply {
-    let mine = plinth_sessions::Subject::new("user", user_id(&who)?);
+    let mine = plinth_sessions::Subject::new("user", session_user(&who)?);
     let session = auth.sessions().get(*id).await.map_err(Error::from)?;
     if session.subject != mine {
         return Err(Problem::not_found(format!("session {id} not found")));
