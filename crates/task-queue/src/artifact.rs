@@ -104,7 +104,10 @@ impl Queue {
                 )
             }
         };
-        let expires = db_time(new.expires.or(task.expires).unwrap_or(now + DEFAULT_TTL));
+        let expires = match new.expires {
+            Some(t) => validate::time("expires", t)?,
+            None => db_time(task.expires.unwrap_or(now + DEFAULT_TTL)),
+        };
         let row = artifact::ActiveModel {
             task_id: Set(task_id),
             run_id: Set(run_id),

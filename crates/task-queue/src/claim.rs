@@ -96,12 +96,18 @@ impl Queue {
     pub async fn claim(&self, claim: &Claim) -> Result<Vec<Task>> {
         validate::queue_name(&claim.queue)?;
         claim.worker.validate()?;
+        if claim.task_types.len() > validate::MAX_CLAIM_TYPES {
+            return Err(Error::Invalid(format!(
+                "a claim names at most {} task types",
+                validate::MAX_CLAIM_TYPES
+            )));
+        }
         for t in &claim.task_types {
             validate::task_type(t)?;
         }
         let count = claim.count.clamp(1, MAX_CLAIM);
         let now = self.now();
-        let until = now + duration(claim.lease.unwrap_or(self.config().lease));
+        let until = now.saturating_add(duration(claim.lease.unwrap_or(self.config().lease)));
         let db = self.db();
         let backend = Backend::of(db)?;
         let ready = ready(backend, &claim.queue, &claim.task_types, now);

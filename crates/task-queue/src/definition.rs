@@ -235,9 +235,17 @@ impl NewTask {
         {
             return Err(Error::Invalid(format!("task {id} depends on itself")));
         }
-        self.run_at = self.run_at.map(db_time);
-        self.deadline = self.deadline.map(db_time);
-        self.expires = self.expires.map(db_time);
+        if let Some(b) = &self.backoff
+            && (b.base_ms > validate::MAX_BACKOFF_MS || b.max_ms > validate::MAX_BACKOFF_MS)
+        {
+            return Err(Error::Invalid(format!(
+                "backoff base_ms and max_ms must be at most {} (30 days)",
+                validate::MAX_BACKOFF_MS
+            )));
+        }
+        self.run_at = self.run_at.map(|t| validate::time("run_at", t)).transpose()?;
+        self.deadline = self.deadline.map(|t| validate::time("deadline", t)).transpose()?;
+        self.expires = self.expires.map(|t| validate::time("expires", t)).transpose()?;
         if let (Some(deadline), Some(expires)) = (self.deadline, self.expires)
             && expires < deadline
         {
@@ -265,9 +273,11 @@ impl NewTask {
         let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
         let backoff = self.backoff.unwrap_or(config.backoff);
         let waits = !self.dependencies.is_empty();
-        let deadline = self
-            .deadline
-            .or_else(|| config.deadline.map(|d| db_time(now + crate::clock::duration(d))));
+        let deadline = self.deadline.or_else(|| {
+            config
+                .deadline
+                .map(|d| db_time(now.saturating_add(crate::clock::duration(d))))
+        });
         let big = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         task::Model {
             id,

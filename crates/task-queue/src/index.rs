@@ -7,7 +7,6 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::clock::db_time;
 use crate::entity::{indexed, namespace};
 use crate::page::{self, Page};
 use crate::store::{begin, stmt};
@@ -41,7 +40,7 @@ impl Queue {
         validate::payload_size(&data, self.config().max_payload_bytes)?;
         self.task(task_id).await?;
         let now = self.now();
-        let expires = db_time(expires);
+        let expires = validate::time("expires", expires)?;
         if expires <= now {
             return Err(Error::Invalid("an index entry must expire in the future".into()));
         }

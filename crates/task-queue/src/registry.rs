@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::clock::db_time;
 use crate::entity::{provisioner, worker, worker_type};
 use crate::page::{self, Page};
 use crate::{Claim, Queue, Result, Task, Worker, WorkerRef, validate};
@@ -177,7 +176,7 @@ impl Queue {
         until: OffsetDateTime,
     ) -> Result<Worker> {
         let current = self.worker(queue, who).await?;
-        let until = db_time(until);
+        let until = validate::time("until", until)?;
         worker::Entity::update_many()
             .col_expr(
                 worker::Column::QuarantineUntil,

@@ -102,8 +102,14 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
         };
         let (created, run_at) = match reason {
             Reason::WorkerShutdown => (ReasonCreated::Retry, now),
-            Reason::ClaimExpired => (ReasonCreated::Retry, now + delay(&backoff, retry_number)),
-            _ => (ReasonCreated::TaskRetry, now + delay(&backoff, retry_number)),
+            Reason::ClaimExpired => (
+                ReasonCreated::Retry,
+                now.saturating_add(delay(&backoff, retry_number)),
+            ),
+            _ => (
+                ReasonCreated::TaskRetry,
+                now.saturating_add(delay(&backoff, retry_number)),
+            ),
         };
         new_run(&mut task, created, run_at, now);
         Ended {

@@ -1,5 +1,8 @@
 //! Input checks shared by every entry point: names, identifiers and sizes.
 
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::clock::db_time;
 use crate::{Error, Result};
 
 /// Longest queue name.
@@ -16,6 +19,21 @@ pub const MAX_TAGS: usize = 64;
 pub const MAX_TAG_LEN: usize = 1_024;
 /// Longest artifact name or index path.
 pub const MAX_NAME_LEN: usize = 1_024;
+/// Most task types one claim may name.
+pub const MAX_CLAIM_TYPES: usize = 100;
+/// Longest retry backoff, base or cap, in milliseconds (30 days).
+pub const MAX_BACKOFF_MS: u64 = 30 * 24 * 3_600 * 1_000;
+
+/// A caller's time in UTC at the stored precision, when its UTC year is
+/// 1970–9999 (every stored time then has an RFC 3339 form).
+pub fn time(what: &str, t: OffsetDateTime) -> Result<OffsetDateTime> {
+    match t.checked_to_offset(UtcOffset::UTC) {
+        Some(utc) if (1970..=9999).contains(&utc.year()) => Ok(db_time(utc)),
+        _ => Err(Error::Invalid(format!(
+            "{what} must be between the years 1970 and 9999 UTC"
+        ))),
+    }
+}
 
 fn check(what: &str, value: &str, max: usize, allowed: impl Fn(u8) -> bool, rule: &str) -> Result<()> {
     if !value.is_empty() && value.len() <= max && value.bytes().all(allowed) {

@@ -131,6 +131,15 @@ plinth_db::db_test!(
         put(&app, &admin, &uri, json!({ "queue": "q", "task_type": "t", "dependencies": [Uuid::now_v7()] }))
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        // A backoff that would retry beyond any storable time, and times
+        // outside the years 1970-9999 in UTC.
+        let endless = json!({ "queue": "q", "task_type": "t", "backoff": { "base_ms": 1e15 as u64, "max_ms": 1e15 as u64 } });
+        put(&app, &admin, &uri, endless).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        for (field, at) in [("run_at", "9999-12-31T23:30:00-01:00"), ("deadline", "1969-12-31T23:59:59Z"), ("expires", "0000-01-01T00:00:00+01:00")] {
+            put(&app, &admin, &uri, json!({ "queue": "q", "task_type": "t", field: at }))
+                .await
+                .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        }
         assert!(queue.task(id).await.is_err(), "nothing was created");
 
         let claim_body = json!({ "worker": worker("w1"), "wait_ms": 0 });
@@ -141,6 +150,10 @@ plinth_db::db_test!(
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY);
         post(&app, &admin, "/v1/queue/claim-work/q", json!({ "worker": worker("w 1"), "wait_ms": 0 }))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        let many_types: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
+        post(&app, &admin, "/v1/queue/claim-work/q", json!({ "worker": worker("w1"), "wait_ms": 0, "task_types": many_types }))
             .await
             .problem(StatusCode::UNPROCESSABLE_ENTITY);
         post(&app, &admin, "/v1/queue/claim-work/q", json!({ "worker": worker("w1"), "lease": 5 }))
