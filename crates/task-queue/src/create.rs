@@ -294,23 +294,27 @@ async fn resolve_skipped(
         .iter()
         .filter_map(|&i| rows[i].unique_key.clone())
         .collect();
-    let holders: HashMap<String, Uuid> = if keys.is_empty() {
+    let queues: Vec<String> = skipped.iter().map(|&i| rows[i].queue.clone()).collect();
+    let holders: HashMap<(String, String), Uuid> = if keys.is_empty() {
         HashMap::new()
     } else {
         task::Entity::find()
             .select_only()
+            .column(task::Column::Queue)
             .column(task::Column::UniqueKey)
             .column(task::Column::Id)
             .filter(task::Column::UniqueKey.is_in(keys))
+            .filter(task::Column::Queue.is_in(queues))
             .filter(task::Column::State.is_in([
                 TaskState::Unscheduled,
                 TaskState::Pending,
                 TaskState::Running,
             ]))
-            .into_tuple::<(String, Uuid)>()
+            .into_tuple::<(String, String, Uuid)>()
             .all(conn)
             .await?
             .into_iter()
+            .map(|(queue, key, id)| ((queue, key), id))
             .collect()
     };
     let mut retry = Vec::new();
@@ -327,7 +331,11 @@ async fn resolve_skipped(
                 id: row.id,
                 created: Created::Existing,
             });
-        } else if let Some(holder) = row.unique_key.as_ref().and_then(|k| holders.get(k)) {
+        } else if let Some(holder) = row
+            .unique_key
+            .as_ref()
+            .and_then(|k| holders.get(&(row.queue.clone(), k.clone())))
+        {
             results[i] = Some(Enqueued {
                 id: *holder,
                 created: Created::Deduplicated,

@@ -55,8 +55,8 @@ pub struct NewTask {
     /// After this time the resolved task may be deleted.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires: Option<OffsetDateTime>,
-    /// While a task with this key is unscheduled, pending or running, creating
-    /// another returns that one instead.
+    /// While a task on the same queue with this key is unscheduled, pending
+    /// or running, creating another there returns that one instead.
     #[serde(default)]
     pub unique_key: Option<String>,
     /// Free-form string tags.

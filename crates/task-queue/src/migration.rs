@@ -18,7 +18,11 @@ impl plinth_db::migrate::Migrator for Migrator {
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(CreateTables), Box::new(LastRunInTask)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(LastRunInTask),
+            Box::new(UniqueKeyPerQueue),
+        ]
     }
 }
 
@@ -136,6 +140,33 @@ impl Migration for LastRunInTask {
             "UPDATE queue_task SET worker_group = NULL, worker_id = NULL, taken_until = NULL \
              WHERE state IN ('completed', 'failed', 'exception')",
         );
+    }
+}
+
+/// Scopes unique keys to their queue, so that a caller who may create tasks
+/// on one queue cannot hold (or learn) the keys of another.
+struct UniqueKeyPerQueue;
+
+/// The unique-key index's predicate: keys are held while a task is live.
+const LIVE_WITH_KEY: &str = "WHERE state IN ('unscheduled', 'pending', 'running') AND unique_key IS NOT NULL";
+
+impl Migration for UniqueKeyPerQueue {
+    fn name(&self) -> &str {
+        "m0003_unique_key_per_queue"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        s.sql("DROP INDEX queue_task_unique_key_idx");
+        s.sql(format!(
+            "CREATE UNIQUE INDEX queue_task_unique_key_idx ON queue_task (queue, unique_key) {LIVE_WITH_KEY}"
+        ));
+    }
+
+    fn down(&self, s: &mut Steps) {
+        s.sql("DROP INDEX queue_task_unique_key_idx");
+        s.sql(format!(
+            "CREATE UNIQUE INDEX queue_task_unique_key_idx ON queue_task (unique_key) {LIVE_WITH_KEY}"
+        ));
     }
 }
 

@@ -144,6 +144,10 @@ plinth_db::db_test!(
         let fresh = q.create(&ctx(), job("q").unique_key("report:42")).await.expect("after completion");
         assert_eq!(fresh.created, Created::New);
         assert_ne!(fresh.id, first.id);
+        // Keys belong to their queue: another queue's live task does not hold them.
+        let elsewhere = q.create(&ctx(), job("other").unique_key("report:42")).await.expect("other queue");
+        assert_eq!(elsewhere.created, Created::New);
+        assert_ne!(elsewhere.id, fresh.id);
     }
 );
 
@@ -364,7 +368,8 @@ plinth_db::db_test!(
         assert_eq!(history_rows(&db).await, 0, "the task row holds its last run");
         let migrators: [&dyn plinth_db::migrate::Migrator; 1] = [&plinth_task_queue::Migrator];
 
-        plinth_db::migrate::down(db.conn(), &migrators, "queue", 1).await.expect("down");
+        // Back to before m0002_last_run_in_task (and the migrations after it).
+        plinth_db::migrate::down(db.conn(), &migrators, "queue", 2).await.expect("down");
         assert_eq!(history_rows(&db).await, 1, "reverted, the last run is back in the history");
         assert_eq!(q.task(id).await.expect("task").worker_id, None);
 
