@@ -60,7 +60,7 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
     task.error = error;
     task.updated_at = now;
     let resolved = !(retry && task.state == TaskState::Running && task.retries_left > 0);
-    if resolved {
+    let history = if resolved {
         task.state = match run_state {
             RunState::Completed => TaskState::Completed,
             RunState::Failed => TaskState::Failed,
@@ -73,50 +73,29 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
             task.run_reason = Some(ReasonCreated::Exception);
             task.scheduled_at = Some(now);
         }
-        Ended {
-            task,
-            history: None,
-            resolved,
-        }
+        None
     } else {
         // The task row is about to hold the new run: the ended one goes to the history.
-        let history = run::Model {
-            task_id: task.id,
-            run_id,
-            state: run_state,
-            reason_created: task.run_reason.unwrap_or(ReasonCreated::Scheduled),
-            reason_resolved: Some(reason),
-            worker_group: task.worker_group.clone(),
-            worker_id: task.worker_id.clone(),
-            taken_until: task.taken_until,
-            scheduled: task.scheduled_at.unwrap_or(now),
-            started: task.started_at,
-            resolved: Some(now),
-            error: task.error.clone(),
-        };
+        let history = run_row(&task, run_id, run_state, Some((reason, now)));
         let retry_number = task.max_attempts.saturating_sub(task.retries_left).max(1);
         task.retries_left -= 1;
         let backoff = Backoff {
             base_ms: u64::try_from(task.backoff_base_ms).unwrap_or(0),
             max_ms: u64::try_from(task.backoff_max_ms).unwrap_or(0),
         };
+        let later = now.saturating_add(delay(&backoff, retry_number));
         let (created, run_at) = match reason {
             Reason::WorkerShutdown => (ReasonCreated::Retry, now),
-            Reason::ClaimExpired => (
-                ReasonCreated::Retry,
-                now.saturating_add(delay(&backoff, retry_number)),
-            ),
-            _ => (
-                ReasonCreated::TaskRetry,
-                now.saturating_add(delay(&backoff, retry_number)),
-            ),
+            Reason::ClaimExpired => (ReasonCreated::Retry, later),
+            _ => (ReasonCreated::TaskRetry, later),
         };
         new_run(&mut task, created, run_at, now);
-        Ended {
-            task,
-            history: Some(history),
-            resolved,
-        }
+        Some(history)
+    };
+    Ended {
+        task,
+        history,
+        resolved,
     }
 }
 
@@ -174,20 +153,33 @@ pub(crate) fn current_run(task: &task::Model) -> Option<run::Model> {
         TaskState::Failed => (RunState::Failed, true),
         TaskState::Exception => (RunState::Exception, true),
     };
-    Some(run::Model {
+    let ended = task.reason.zip(task.resolved_at).filter(|_| ended);
+    Some(run_row(task, task.run_id?, state, ended))
+}
+
+/// The run the task row holds, numbered `run_id`, as a history row in
+/// `state`; `ended` gives its resolution (reason and time), and with it the
+/// task's error.
+fn run_row(
+    task: &task::Model,
+    run_id: i32,
+    state: RunState,
+    ended: Option<(Reason, OffsetDateTime)>,
+) -> run::Model {
+    run::Model {
         task_id: task.id,
-        run_id: task.run_id?,
+        run_id,
         state,
         reason_created: task.run_reason.unwrap_or(ReasonCreated::Scheduled),
-        reason_resolved: task.reason.filter(|_| ended),
+        reason_resolved: ended.map(|(reason, _)| reason),
         worker_group: task.worker_group.clone(),
         worker_id: task.worker_id.clone(),
         taken_until: task.taken_until,
         scheduled: task.scheduled_at.unwrap_or(task.created_at),
         started: task.started_at,
-        resolved: task.resolved_at.filter(|_| ended),
-        error: task.error.clone().filter(|_| ended),
-    })
+        resolved: ended.map(|(_, at)| at),
+        error: task.error.clone().filter(|_| ended.is_some()),
+    }
 }
 
 #[cfg(test)]
