@@ -96,12 +96,11 @@ impl Queue {
     pub async fn claim(&self, claim: &Claim) -> Result<Vec<Task>> {
         validate::queue_name(&claim.queue)?;
         claim.worker.validate()?;
-        if claim.task_types.len() > validate::MAX_CLAIM_TYPES {
-            return Err(Error::Invalid(format!(
-                "a claim names at most {} task types",
-                validate::MAX_CLAIM_TYPES
-            )));
-        }
+        validate::at_most(
+            "task types in a claim",
+            claim.task_types.len(),
+            validate::MAX_CLAIM_TYPES,
+        )?;
         for t in &claim.task_types {
             validate::task_type(t)?;
         }

@@ -210,9 +210,7 @@ impl NewTask {
         if let Some(id) = &self.scheduler_id {
             validate::ident("scheduler id", id)?;
         }
-        if self.tags.len() > validate::MAX_TAGS {
-            return Err(Error::Invalid(format!("at most {} tags", validate::MAX_TAGS)));
-        }
+        validate::at_most("tags", self.tags.len(), validate::MAX_TAGS)?;
         for (k, v) in &self.tags {
             validate::text("tag key", k, validate::MAX_TAG_LEN)?;
             if v.len() > validate::MAX_TAG_LEN {
@@ -227,9 +225,7 @@ impl NewTask {
         }
         self.dependencies.sort_unstable();
         self.dependencies.dedup();
-        if self.dependencies.len() > MAX_DEPENDENCIES {
-            return Err(Error::Invalid(format!("at most {MAX_DEPENDENCIES} dependencies")));
-        }
+        validate::at_most("dependencies", self.dependencies.len(), MAX_DEPENDENCIES)?;
         if let Some(id) = self.id
             && self.dependencies.binary_search(&id).is_ok()
         {

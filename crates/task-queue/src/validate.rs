@@ -35,6 +35,14 @@ pub fn time(what: &str, t: OffsetDateTime) -> Result<OffsetDateTime> {
     }
 }
 
+/// Refuses a list of more than `max` items, named `what` (plural).
+pub fn at_most(what: &str, len: usize, max: usize) -> Result<()> {
+    if len > max {
+        return Err(Error::Invalid(format!("at most {max} {what}")));
+    }
+    Ok(())
+}
+
 fn check(what: &str, value: &str, max: usize, allowed: impl Fn(u8) -> bool, rule: &str) -> Result<()> {
     if !value.is_empty() && value.len() <= max && value.bytes().all(allowed) {
         Ok(())
