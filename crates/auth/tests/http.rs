@@ -239,8 +239,9 @@ plinth_db::db_test!(
         let (status, _, tokens) = call(&app, test::TestRequest::get().uri("/v1/users/me/api-tokens").insert_header(bearer(&admin))).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(tokens["tokens"].as_array().map(Vec::len), Some(1), "the token minted nothing: {tokens}");
-        let (_, _, me) = call(&app, test::TestRequest::get().uri("/v1/users/me").insert_header(bearer(&admin))).await;
-        assert_ne!(me["name"], "owned");
+        let (status, _, me) = call(&app, test::TestRequest::get().uri("/v1/users/me").insert_header(bearer(&admin))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(me["username"].is_string() && me["name"] != "owned", "the profile is unchanged: {me}");
         // A plain user cannot mint a client with scopes they lack.
         let pat = sign_in(&app, "pat").await;
         let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&pat)).set_json(json!({"client_id": "worker", "scopes": ["*"]}))).await;
