@@ -14,6 +14,7 @@ pub mod secret;
 pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use backend::Backend;
 pub use connect::{DEFAULT_URL, DbConfig, connect, connect_with};

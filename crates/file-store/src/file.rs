@@ -235,18 +235,10 @@ fn event(topic: &str, file: &File) -> NewEvent {
 /// Refuses metadata that is not a JSON object, or that holds a NUL
 /// character anywhere (PostgreSQL cannot store one).
 pub(crate) fn check_meta(meta: &Value) -> Result<()> {
-    fn has_nul(value: &Value) -> bool {
-        match value {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(items) => items.iter().any(has_nul),
-            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-            Value::Null | Value::Bool(_) | Value::Number(_) => false,
-        }
-    }
     if !meta.is_object() {
         return Err(Error::Invalid("meta must be a JSON object".into()));
     }
-    if has_nul(meta) {
+    if plinth_db::text::json_has_nul(meta) {
         return Err(Error::Invalid("meta must not contain NUL characters".into()));
     }
     Ok(())
