@@ -15,8 +15,10 @@ pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
+pub mod write;
 
 pub use backend::Backend;
 pub use connect::{DEFAULT_URL, DbConfig, connect, connect_with};
 pub use error::{Error, OptionExt, Result};
 pub use sea_orm;
+pub use write::begin_write;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, Set, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::{Value, json};
 use time::{OffsetDateTime, UtcOffset};
@@ -209,15 +209,9 @@ impl Sessions {
         Ok(session.into())
     }
 
-    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so a
-    /// transaction that reads before it writes queues for the write lock up
-    /// front instead of failing when another writer commits in between.
+    /// Starts a write transaction ([`plinth_db::begin_write`]).
     pub(crate) async fn begin(&self) -> Result<DatabaseTransaction> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        Ok(self.db.begin_with_options(options).await?)
+        Ok(plinth_db::begin_write(&self.db).await?)
     }
 
     /// The session row with `id`, or [`Error::NotFound`].

@@ -5,8 +5,7 @@ use plinth_db::Backend;
 use sea_orm::sea_query::{ColumnType, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    IdenStatic, Iterable, ModelTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait, Value,
+    IdenStatic, Iterable, ModelTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -20,14 +19,9 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// Ids per `IN (…)` list.
 pub(crate) const IDS_PER_STATEMENT: usize = 5_000;
 
-/// Begins a transaction; on SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so reads and the writes after them see one state.
+/// Begins a write transaction ([`plinth_db::begin_write`]).
 pub(crate) async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    };
-    Ok(db.begin_with_options(options).await?)
+    Ok(plinth_db::begin_write(db).await?)
 }
 
 /// A raw statement for the connection's backend, written with `$n` placeholders.
