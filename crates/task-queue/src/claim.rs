@@ -10,7 +10,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, TransactionTrait,
+    QuerySelect, QueryTrait, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -172,8 +172,10 @@ impl Queue {
         worker: &WorkerRef,
         lease: Option<Duration>,
     ) -> Result<Task> {
-        let held = self.extend_leases(worker, &[task_id], lease).await?;
-        match held.into_iter().find(|t| t.run_id == Some(run_id)) {
+        let held = self
+            .extend_leases(worker, &[task_id], Some(run_id), lease)
+            .await?;
+        match held.into_iter().next() {
             Some(task) => Ok(task),
             None => {
                 self.task(task_id).await?;
@@ -182,11 +184,14 @@ impl Queue {
         }
     }
 
-    /// Extends the leases `worker` holds on `ids`; returns the tasks still held.
+    /// Extends the leases `worker` holds on `ids` (only on run `run_id` when
+    /// given, so a stale run's lease is never extended); returns the tasks
+    /// still held.
     pub(crate) async fn extend_leases(
         &self,
         worker: &WorkerRef,
         ids: &[Uuid],
+        run_id: Option<i32>,
         lease: Option<Duration>,
     ) -> Result<Vec<Task>> {
         let now = self.now();
@@ -200,6 +205,7 @@ impl Queue {
                 .filter(task::Column::State.eq(TaskState::Running))
                 .filter(task::Column::WorkerGroup.eq(worker.worker_group.as_str()))
                 .filter(task::Column::WorkerId.eq(worker.worker_id.as_str()))
+                .apply_if(run_id, |q, run| q.filter(task::Column::RunId.eq(run)))
                 .exec_with_returning(self.db())
                 .await?;
             held.extend(tasks);

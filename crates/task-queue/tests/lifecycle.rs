@@ -279,7 +279,12 @@ plinth_db::db_test!(
         clock.advance(Duration::hours(1));
         let t2 = claim_for(&q, "q", "w2", 1, Duration::seconds(30)).await.pop().expect("retry claimable");
         assert_eq!(t2.run_id, Some(1));
-        clock.advance(Duration::seconds(31));
+        let lease = q.task(id).await.expect("task").taken_until;
+        clock.advance(Duration::seconds(1));
+        let stale = q.reclaim(t.id, 0, &worker("w2"), None).await;
+        assert!(matches!(stale, Err(Error::Conflict(_))), "run 0 is over even for the worker holding run 1");
+        assert_eq!(q.task(id).await.expect("task").taken_until, lease, "a refused reclaim extends nothing");
+        clock.advance(Duration::seconds(30));
         assert_eq!(q.expire_claims().await.expect("sweep"), 1);
         let task = q.task(id).await.expect("task");
         assert_eq!((task.state, task.reason), (TaskState::Exception, Some(Reason::ClaimExpired)));

@@ -23,7 +23,7 @@ pub(super) async fn run(shared: Arc<Shared>) {
         let ids: Vec<Uuid> = flying.iter().map(|(id, _)| *id).collect();
         let held = match shared
             .queue
-            .extend_leases(&shared.options.worker, &ids, Some(shared.options.lease))
+            .extend_leases(&shared.options.worker, &ids, None, Some(shared.options.lease))
             .await
         {
             Ok(held) => held,
