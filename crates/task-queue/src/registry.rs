@@ -177,6 +177,7 @@ impl Queue {
     ) -> Result<Worker> {
         let current = self.worker(queue, who).await?;
         let until = validate::time("until", until)?;
+        let txn = crate::store::begin(self.db()).await?;
         worker::Entity::update_many()
             .col_expr(
                 worker::Column::QuarantineUntil,
@@ -186,12 +187,13 @@ impl Queue {
             .filter(worker::Column::WorkerType.eq(current.worker_type.as_str()))
             .filter(worker::Column::WorkerGroup.eq(current.worker_group.as_str()))
             .filter(worker::Column::WorkerId.eq(current.worker_id.as_str()))
-            .exec(self.db())
+            .exec(&txn)
             .await?;
         let subject = format!("{queue}/{}/{}", who.worker_group, who.worker_id);
         let event = NewEvent::new(WORKER_QUARANTINED, "worker", subject)
             .payload(json!({ "until": until.to_string() }));
-        record(self.db(), ctx, event).await?;
+        record(&txn, ctx, event).await?;
+        txn.commit().await?;
         Ok(Worker {
             quarantine_until: Some(until),
             ..current
