@@ -96,7 +96,7 @@ impl Queue {
             }
             ArtifactBody::Error { reason, message } => {
                 validate::ident("error reason", reason)?;
-                validate::text("error message", message, crate::report::MAX_ERROR_LEN)?;
+                validate::message("error message", message, crate::report::MAX_ERROR_LEN)?;
                 (
                     ArtifactKind::Error,
                     "application/json".to_owned(),

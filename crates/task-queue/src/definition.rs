@@ -203,7 +203,7 @@ impl NewTask {
     pub(crate) fn validated(mut self, config: &Config) -> Result<Self> {
         validate::queue_name(&self.queue)?;
         validate::task_type(&self.task_type)?;
-        validate::payload_size(&self.payload, config.max_payload_bytes)?;
+        validate::json("payload", &self.payload, config.max_payload_bytes)?;
         if let Some(key) = &self.unique_key {
             validate::text("unique key", key, validate::MAX_UNIQUE_KEY_LEN)?;
         }
@@ -213,9 +213,9 @@ impl NewTask {
         validate::at_most("tags", self.tags.len(), validate::MAX_TAGS)?;
         for (k, v) in &self.tags {
             validate::text("tag key", k, validate::MAX_TAG_LEN)?;
-            if v.len() > validate::MAX_TAG_LEN {
+            if v.len() > validate::MAX_TAG_LEN || plinth_db::text::has_nul(v) {
                 return Err(Error::Invalid(format!(
-                    "tag `{k}` is longer than {}",
+                    "tag `{k}` must be at most {} bytes without NUL characters",
                     validate::MAX_TAG_LEN
                 )));
             }

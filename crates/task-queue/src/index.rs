@@ -37,7 +37,7 @@ impl Queue {
         expires: OffsetDateTime,
     ) -> Result<IndexedTask> {
         validate::index_path(path, false)?;
-        validate::payload_size(&data, self.config().max_payload_bytes)?;
+        validate::json("index data", &data, self.config().max_payload_bytes)?;
         self.task(task_id).await?;
         let now = self.now();
         let expires = validate::time("expires", expires)?;

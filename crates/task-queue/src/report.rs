@@ -131,15 +131,15 @@ impl Queue {
     }
 
     /// Validates a report: a reason workers may give, a result within the
-    /// size limit; long error messages are cut.
+    /// size limit; error texts are made storable ([`tidy_error`]).
     fn checked(&self, mut report: Report) -> Result<Report> {
         report.worker.validate()?;
         match &mut report.outcome {
             Outcome::Completed { result: Some(result) } => {
-                validate::payload_size(result, self.config().max_payload_bytes)?;
+                validate::json("result", result, self.config().max_payload_bytes)?;
             }
             Outcome::Completed { result: None } => {}
-            Outcome::Failed { error, .. } => truncate(error),
+            Outcome::Failed { error, .. } => tidy_error(error),
             Outcome::Exception { reason, error } => {
                 if !reason.reportable() {
                     return Err(Error::Invalid(format!(
@@ -148,7 +148,7 @@ impl Queue {
                     )));
                 }
                 if let Some(error) = error {
-                    truncate(error);
+                    tidy_error(error);
                 }
             }
         }
@@ -156,8 +156,13 @@ impl Queue {
     }
 }
 
-/// Cuts `text` to [`MAX_ERROR_LEN`] bytes on a character boundary.
-pub(crate) fn truncate(text: &mut String) {
+/// Makes a worker's error text storable: NUL characters (which PostgreSQL
+/// cannot store) become U+FFFD and the text is cut to [`MAX_ERROR_LEN`]
+/// bytes on a character boundary.
+pub(crate) fn tidy_error(text: &mut String) {
+    if plinth_db::text::has_nul(text) {
+        *text = text.replace('\0', "\u{FFFD}");
+    }
     if text.len() > MAX_ERROR_LEN {
         let mut end = MAX_ERROR_LEN;
         while !text.is_char_boundary(end) {

@@ -101,14 +101,17 @@ pub fn text(what: &str, value: &str, max: usize) -> Result<()> {
     }
 }
 
-/// A JSON value whose serialized size is at most `limit` bytes; returns the size.
-pub fn payload_size(value: &serde_json::Value, limit: usize) -> Result<usize> {
+/// A JSON value named `what` whose serialized size is at most `limit` bytes
+/// and which holds no NUL character; returns the size.
+pub fn json(what: &str, value: &serde_json::Value, limit: usize) -> Result<usize> {
     let size = serde_json::to_vec(value).map_or(usize::MAX, |v| v.len());
     if size > limit {
-        Err(Error::PayloadTooLarge { size, limit })
-    } else {
-        Ok(size)
+        return Err(Error::PayloadTooLarge { size, limit });
     }
+    if plinth_db::text::json_has_nul(value) {
+        return Err(Error::Invalid(format!("{what} must not contain NUL characters")));
+    }
+    Ok(size)
 }
 
 /// An artifact name: `/`-separated segments, none empty, no `.` or `..` segment.
@@ -144,6 +147,19 @@ pub fn index_path(path: &str, allow_root: bool) -> Result<()> {
     }
 }
 
+/// A message of 1–`max` bytes that may span lines (tabs and line breaks are
+/// allowed; other control characters are not).
+pub fn message(what: &str, value: &str, max: usize) -> Result<()> {
+    let allowed = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
+    if !value.is_empty() && value.len() <= max && value.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what} must be 1-{max} bytes without control characters other than tabs and line breaks"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,10 +178,10 @@ mod tests {
     fn sizes_and_paths() {
         let big = serde_json::json!({ "s": "x".repeat(100) });
         assert!(matches!(
-            payload_size(&big, 50),
+            json("payload", &big, 50),
             Err(Error::PayloadTooLarge { limit: 50, .. })
         ));
-        assert!(payload_size(&big, 1_000).is_ok());
+        assert!(json("payload", &big, 1_000).is_ok());
         assert!(artifact_name("public/logs/live.log").is_ok());
         for bad in ["", "/abs", "a//b", "a/../b", "a/"] {
             assert!(artifact_name(bad).is_err(), "{bad}");
@@ -177,6 +193,15 @@ mod tests {
         }
         assert!(ident("worker id", "host-1.example:7").is_ok());
         assert!(ident("worker id", "a b").is_err());
+        assert!(message("error message", "line one\n\tline two\r\n", 100).is_ok());
+        for bad in ["", "nul \0 inside", "bell \u{7}"] {
+            assert!(message("error message", bad, 100).is_err(), "{bad:?}");
+        }
+        assert!(message("error message", "too long", 4).is_err());
+        assert!(matches!(
+            json("result", &serde_json::json!({"k": "a\u{0}"}), 100),
+            Err(Error::Invalid(_))
+        ));
         assert!(text("tag", "x\u{7}", 10).is_err());
     }
 }

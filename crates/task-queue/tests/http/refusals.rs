@@ -185,3 +185,46 @@ plinth_db::db_test!(
         get(&app, &admin, "/v1/queue/index/entries/a..b").await.problem(StatusCode::UNPROCESSABLE_ENTITY);
     }
 );
+
+plinth_db::db_test!(
+    async fn nul_characters_are_refused_except_in_error_text(db) {
+        let queue = setup(&db, Config::default()).await;
+        let app = service(&db, &queue).await;
+        let admin = token(&db, ALL).await;
+        let id = Uuid::now_v7();
+        let uri = format!("/v1/queue/tasks/{id}");
+        for extra in [json!({ "payload": { "k": "a\u{0}b" } }), json!({ "tags": { "k": "a\u{0}b" } })] {
+            let mut body = json!({ "queue": "q", "task_type": "t" });
+            body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+            put(&app, &admin, &uri, body).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        assert!(queue.task(id).await.is_err(), "nothing was created");
+
+        let task = create(&app, &admin, "q", json!({})).await;
+        let expires = "2999-01-01T00:00:00Z";
+        let entry = json!({ "task_id": task, "rank": 0, "expires": expires, "data": { "k": "\u{0}" } });
+        put(&app, &admin, "/v1/queue/index/entries/project.nul", entry).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        get(&app, &admin, "/v1/queue/index/entries/project.nul").await.problem(StatusCode::NOT_FOUND);
+
+        assert_eq!(claim(&app, &admin, "q", "w1", 1, 0).await.len(), 1);
+        let run = format!("/v1/queue/tasks/{task}/runs/0");
+        let result = json!({ "worker": worker("w1"), "result": { "k": "\u{0}" } });
+        post(&app, &admin, &format!("{run}/completed"), result).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(stored(&queue, task).await.state, TaskState::Running, "the refused result changed nothing");
+        let artifact = |message: &str| {
+            json!({ "worker": worker("w1"), "artifact": { "kind": "error", "reason": "crash", "message": message } })
+        };
+        put(&app, &admin, &format!("{run}/artifacts/public/nul.log"), artifact("a\u{0}b"))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY);
+        put(&app, &admin, &format!("{run}/artifacts/public/trace.log"), artifact("first line\n\tsecond line"))
+            .await
+            .ok(StatusCode::OK);
+
+        // A worker's error text is kept, with each NUL made visible as U+FFFD.
+        let failed = json!({ "worker": worker("w1"), "error": "exit \u{0} code 1" });
+        post(&app, &admin, &format!("{run}/failed"), failed).await.ok(StatusCode::OK);
+        let status = get(&app, &admin, &format!("/v1/queue/tasks/{task}/status")).await;
+        assert_eq!(status.ok(StatusCode::OK)["runs"][0]["error"], "exit \u{FFFD} code 1");
+    }
+);
