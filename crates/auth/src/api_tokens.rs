@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::entity::api_token;
 use crate::users::find_user;
-use crate::{Auth, Error, Result, scope};
+use crate::{Auth, Error, Result, scope, text};
 
 /// Prefix of API tokens.
 pub const PREFIX: &str = "plat_";
@@ -83,9 +83,7 @@ impl Auth {
         owner_scopes: &[String],
         new: NewApiToken,
     ) -> Result<(ApiToken, String)> {
-        if new.name.trim().is_empty() || new.name.len() > 100 {
-            return Err(Error::Invalid("token name must be 1-100 characters".into()));
-        }
+        let name = text::required("token name", &new.name, 100)?;
         scope::validate_all(&new.scopes)?;
         let missing: Vec<String> = new
             .scopes
@@ -106,7 +104,7 @@ impl Auth {
         let row = api_token::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(user_id),
-            name: Set(new.name.trim().to_owned()),
+            name: Set(name),
             token_hash: Set(secret.hash),
             scopes: Set(json!(scope::normalize(new.scopes))),
             created_at: Set(now),

@@ -8,7 +8,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::entity::client;
-use crate::{Auth, Error, Result, scope};
+use crate::{Auth, Error, Result, scope, text};
 
 /// Prefix of client secrets.
 pub const PREFIX: &str = "plcs_";
@@ -98,6 +98,7 @@ impl Auth {
     /// Creates a client; returns it and its secret, shown this once.
     pub async fn create_client(&self, ctx: &Context, new: NewClient) -> Result<(Client, String)> {
         validate_client_id(&new.client_id)?;
+        text::storable("description", &new.description)?;
         scope::validate_all(&new.scopes)?;
         let now = OffsetDateTime::now_utc();
         let default_ttl = i64::try_from(self.config.tokens.client_default_secs).unwrap_or(i64::MAX);
@@ -176,6 +177,7 @@ impl Auth {
         topic: &str,
         change: impl FnOnce(&mut client::ActiveModel, OffsetDateTime),
     ) -> Result<Client> {
+        validate_client_id(client_id)?;
         let now = OffsetDateTime::now_utc();
         let txn = self.db.begin().await?;
         let mut row: client::ActiveModel = client::Entity::find_by_id(client_id.to_owned())
@@ -194,6 +196,7 @@ impl Auth {
 
     /// Deletes a client.
     pub async fn delete_client(&self, ctx: &Context, client_id: &str) -> Result<()> {
+        validate_client_id(client_id)?;
         let txn = self.db.begin().await?;
         let gone = client::Entity::delete_by_id(client_id.to_owned())
             .exec(&txn)

@@ -32,6 +32,7 @@ mod service;
 pub mod teams;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 pub mod users;
 
 pub use config::AuthConfig;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::entity::{credential, user};
 use crate::users::{User, find_user, status, suspended};
-use crate::{Auth, Error, Result};
+use crate::{Auth, Error, Result, text};
 
 /// A sign-in attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -49,6 +49,10 @@ impl Auth {
     /// both paths take as long), applies the lockout, rehashes when the
     /// parameters changed, checks the second factor, and opens a session.
     pub async fn login(&self, ctx: &Context, req: LoginRequest) -> Result<Login> {
+        text::storable("login", &req.login)?;
+        if let Some(device_id) = &req.device_id {
+            text::storable("device_id", device_id)?;
+        }
         let now = OffsetDateTime::now_utc();
         let login = req.login.trim();
         let by = if login.contains('@') {

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::entity::{org, org_member, team, team_member};
 use crate::users::{find_user, normalize_email};
-use crate::{Auth, Error, Result};
+use crate::{Auth, Error, Result, text};
 
 /// Roles a member can have in an organisation, stored as strings.
 pub mod role {
@@ -216,17 +216,6 @@ pub(crate) fn check_role(role: &str, allowed: &[&str]) -> Result<()> {
     }
 }
 
-/// `None` for a missing or blank value, else the trimmed value if it fits in `max` bytes.
-pub(crate) fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
-    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    if value.len() > max {
-        return Err(Error::Invalid(format!("{field} is longer than {max} bytes")));
-    }
-    Ok(Some(value))
-}
-
 /// The organisation named `name`.
 pub(crate) async fn find_org(conn: &impl ConnectionTrait, name: &str) -> Result<org::Model> {
     org::Entity::find()
@@ -322,12 +311,12 @@ impl Auth {
     pub async fn create_org(&self, ctx: &Context, owner_id: Uuid, new: NewOrg) -> Result<Org> {
         validate_slug("organisation", &new.name)?;
         let display_name =
-            optional_text("display_name", new.display_name, 200)?.unwrap_or_else(|| new.name.clone());
+            text::optional("display_name", new.display_name, 200)?.unwrap_or_else(|| new.name.clone());
         let email = new.email.as_deref().map(normalize_email).transpose()?;
         let billing_email = new.billing_email.as_deref().map(normalize_email).transpose()?;
-        let description = optional_text("description", new.description, 2000)?;
-        let avatar_url = optional_text("avatar_url", new.avatar_url, 2000)?;
-        let website = optional_text("website", new.website, 2000)?;
+        let description = text::optional("description", new.description, 2000)?;
+        let avatar_url = text::optional("avatar_url", new.avatar_url, 2000)?;
+        let website = text::optional("website", new.website, 2000)?;
         let now = OffsetDateTime::now_utc();
         let txn = self.db.begin().await?;
         find_user(&txn, owner_id).await?;

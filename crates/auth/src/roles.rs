@@ -16,7 +16,7 @@ use tokio::sync::RwLock;
 
 use crate::entity::{meta, role as role_row};
 use crate::role::{Role, RoleSet};
-use crate::{Auth, Error, Result};
+use crate::{Auth, Error, Result, text};
 
 const GENERATION_KEY: &str = "roles";
 
@@ -111,6 +111,7 @@ impl Auth {
     /// Creates or replaces a role. Refused when the id or a scope is invalid
     /// or when the change would create a cycle.
     pub async fn put_role(&self, ctx: &Context, role: Role, description: &str) -> Result<Role> {
+        text::storable("description", description)?;
         let txn = self.db.begin().await?;
         // Bumping first takes the write lock, so concurrent writers validate in turn.
         bump_generation(&txn).await?;
@@ -165,6 +166,7 @@ impl Auth {
 
     /// Deletes a role; `false` when there was none.
     pub async fn delete_role(&self, ctx: &Context, role_id: &str) -> Result<bool> {
+        crate::role::validate_id(role_id)?;
         let txn = self.db.begin().await?;
         bump_generation(&txn).await?;
         let deleted = role_row::Entity::delete_by_id(role_id.to_owned())

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::{org, org_member, team, team_member};
-use crate::orgs::{check_role, find_org, lock_org, optional_text, validate_slug};
-use crate::{Auth, Error, Result};
+use crate::orgs::{check_role, find_org, lock_org, validate_slug};
+use crate::{Auth, Error, Result, text};
 
 /// Roles a member can have in a team, stored as strings.
 pub mod role {
@@ -57,7 +57,7 @@ impl Auth {
         description: Option<String>,
     ) -> Result<Team> {
         validate_slug("team", name)?;
-        let description = optional_text("description", description, 2000)?;
+        let description = text::optional("description", description, 2000)?;
         let txn = self.db.begin().await?;
         let org = lock_org(&txn, org).await?;
         if team_named(&txn, &org, name).await?.is_some() {

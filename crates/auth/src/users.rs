@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::entity::{credential, email_token, user};
 use crate::password::ALGORITHM;
-use crate::{Auth, Error, Result, scope};
+use crate::{Auth, Error, Result, scope, text};
 
 /// Account states, stored as strings.
 pub mod status {
@@ -175,10 +175,7 @@ impl Auth {
         validate_username(&new.username)?;
         let email = normalize_email(&new.email)?;
         scope::validate_all(&new.scopes)?;
-        let name = new.name.unwrap_or_else(|| new.username.clone());
-        if name.len() > 200 {
-            return Err(Error::Invalid("name is longer than 200 bytes".into()));
-        }
+        let name = text::optional("name", new.name, 200)?.unwrap_or_else(|| new.username.clone());
         let hash = self.hasher.hash(&new.password).await?;
         let now = OffsetDateTime::now_utc();
         let id = Uuid::now_v7();
@@ -323,26 +320,24 @@ impl Auth {
     /// Changes the profile fields that are given: display name, avatar URL
     /// (empty clears it) and preferences (a JSON object).
     pub async fn update_profile(&self, ctx: &Context, id: Uuid, change: ProfileUpdate) -> Result<User> {
-        if change
-            .name
-            .as_ref()
-            .is_some_and(|n| n.trim().is_empty() || n.len() > 200)
-        {
-            return Err(Error::Invalid("name must be 1-200 bytes".into()));
-        }
-        if change.avatar_url.as_ref().is_some_and(|u| u.len() > 2048) {
-            return Err(Error::Invalid("avatar_url is longer than 2048 bytes".into()));
-        }
-        if change.preferences.as_ref().is_some_and(|p| !p.is_object()) {
-            return Err(Error::Invalid("preferences must be a JSON object".into()));
+        let name = change.name.map(|n| text::required("name", &n, 200)).transpose()?;
+        let avatar_url = change
+            .avatar_url
+            .map(|u| text::optional("avatar_url", Some(u), 2048))
+            .transpose()?;
+        if let Some(preferences) = &change.preferences {
+            if !preferences.is_object() {
+                return Err(Error::Invalid("preferences must be a JSON object".into()));
+            }
+            text::storable_json("preferences", preferences)?;
         }
         let txn = self.db.begin().await?;
         let mut active: user::ActiveModel = find_user(&txn, id).await?.into();
-        if let Some(name) = change.name {
-            active.name = Set(name.trim().to_owned());
+        if let Some(name) = name {
+            active.name = Set(name);
         }
-        if let Some(url) = change.avatar_url {
-            active.avatar_url = Set(Some(url).filter(|u| !u.is_empty()));
+        if let Some(url) = avatar_url {
+            active.avatar_url = Set(url);
         }
         if let Some(preferences) = change.preferences {
             active.preferences = Set(preferences);
@@ -369,6 +364,9 @@ impl Auth {
                 "status must be one of {}",
                 status::ALL.join(", ")
             )));
+        }
+        if let Some(reason) = &reason {
+            text::storable("reason", reason)?;
         }
         let now = OffsetDateTime::now_utc();
         let txn = self.db.begin().await?;

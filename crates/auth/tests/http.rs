@@ -6,6 +6,7 @@ use actix_web::{App, test, web};
 use plinth_auth::users::NewUser;
 use plinth_auth::{Auth, AuthConfig, Role};
 use plinth_events::Context;
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -254,5 +255,59 @@ plinth_db::db_test!(
         assert_eq!(who["kind"], "client");
         let (status, _, _) = call(&app, test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&admin)).set_json(json!({"client_id": "worker", "scopes": []}))).await;
         assert_eq!(status, StatusCode::CONFLICT);
+    }
+);
+
+plinth_db::db_test!(
+    async fn nul_characters_in_text_are_422_and_store_nothing(db) {
+        let auth = auth_for(&db).await;
+        let app = app!(auth);
+        let admin = sign_in(&app, "root").await;
+        let pat = sign_in(&app, "pat").await;
+        let (_, _, pat_before) = call(&app, test::TestRequest::get().uri("/v1/users/me").insert_header(bearer(&pat))).await;
+        let pat_id = pat_before["id"].as_str().expect("id").to_owned();
+        let new_user = |field: &str, value: &str| {
+            let mut body = json!({"username": "nina", "email": "nina@example.com", "password": PASSWORD});
+            body[field] = json!(value);
+            test::TestRequest::post().uri("/v1/users").insert_header(bearer(&admin)).set_json(body)
+        };
+        let profile = |body: Value| test::TestRequest::patch().uri("/v1/users/me").insert_header(bearer(&pat)).set_json(body);
+        let cases = vec![
+            new_user("username", "ni\u{0}na"),
+            new_user("email", "ni\u{0}na@example.com"),
+            new_user("name", "Ni\u{0}na"),
+            profile(json!({"name": "P\u{0}at"})),
+            profile(json!({"avatar_url": "https://example.com/\u{0}.png"})),
+            profile(json!({"preferences": {"theme": "da\u{0}rk"}})),
+            profile(json!({"preferences": {"the\u{0}me": "dark"}})),
+            test::TestRequest::put().uri(&format!("/v1/users/{pat_id}/status")).insert_header(bearer(&admin)).set_json(json!({"status": "suspended", "reason": "sp\u{0}am"})),
+            test::TestRequest::post().uri("/v1/users/me/api-tokens").insert_header(bearer(&pat)).set_json(json!({"name": "c\u{0}i", "scopes": []})),
+            test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&admin)).set_json(json!({"client_id": "worker", "description": "w\u{0}", "scopes": []})),
+            test::TestRequest::post().uri("/v1/clients/wor%00ker/rotate").insert_header(bearer(&admin)),
+            test::TestRequest::delete().uri("/v1/clients/wor%00ker").insert_header(bearer(&admin)),
+            test::TestRequest::put().uri("/v1/roles/r1").insert_header(bearer(&admin)).set_json(json!({"scopes": [], "description": "r\u{0}"})),
+            test::TestRequest::delete().uri("/v1/roles/r%001").insert_header(bearer(&admin)),
+            test::TestRequest::post().uri("/v1/auth/login").set_json(json!({"login": "pat\u{0}", "password": PASSWORD})),
+            test::TestRequest::post().uri("/v1/auth/login").set_json(json!({"login": "pat@exam\u{0}ple.com", "password": PASSWORD})),
+            test::TestRequest::post().uri("/v1/auth/login").set_json(json!({"login": "pat", "password": PASSWORD, "device_id": "pho\u{0}ne"})),
+        ];
+        for req in cases {
+            let (status, _, body) = call(&app, req).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert!(body["detail"].is_string(), "{body}");
+        }
+        // Nothing was stored.
+        let (_, _, pat_after) = call(&app, test::TestRequest::get().uri("/v1/users/me").insert_header(bearer(&pat))).await;
+        assert_eq!(pat_after, pat_before, "the profile and status are unchanged");
+        let users = plinth_auth::entity::user::Entity::find().count(db.conn()).await.expect("count");
+        assert_eq!(users, 2, "no user was created");
+        let (_, _, tokens) = call(&app, test::TestRequest::get().uri("/v1/users/me/api-tokens").insert_header(bearer(&pat))).await;
+        assert_eq!(tokens["tokens"], json!([]));
+        let (_, _, sessions) = call(&app, test::TestRequest::get().uri("/v1/auth/sessions").insert_header(bearer(&pat))).await;
+        assert_eq!(sessions["sessions"].as_array().map(Vec::len), Some(1), "no session was opened: {sessions}");
+        let (_, _, clients) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&admin))).await;
+        assert_eq!(clients["clients"], json!([]));
+        let (_, _, roles) = call(&app, test::TestRequest::get().uri("/v1/roles").insert_header(bearer(&admin))).await;
+        assert_eq!(roles["roles"], json!([]));
     }
 );

@@ -590,3 +590,30 @@ async fn the_openapi_document_describes_the_routes() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+plinth_db::db_test!(
+    async fn nul_characters_in_organisation_text_are_422_and_store_nothing(db) {
+        let (auth, users) = auth_with(&db, config()).await;
+        let app = app!(auth);
+        let (olivia, _) = acme_with_pat(&app, &users).await;
+        let before = expect(&app, get("/v1/orgs/acme", &olivia), StatusCode::OK).await;
+        for body in [
+            json!({"name": "be\u{0}ta"}),
+            json!({"name": "beta", "display_name": "Be\u{0}ta"}),
+            json!({"name": "beta", "description": "\u{0}"}),
+            json!({"name": "beta", "avatar_url": "https://example.com/\u{0}"}),
+            json!({"name": "beta", "website": "https://beta\u{0}.example"}),
+            json!({"name": "beta", "email": "x\u{0}@beta.example"}),
+        ] {
+            expect(&app, post("/v1/orgs", &olivia, body), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        expect(&app, post("/v1/orgs/acme/teams", &olivia, json!({"name": "core", "description": "the \u{0} team"})), StatusCode::UNPROCESSABLE_ENTITY).await;
+        expect(&app, post("/v1/orgs/acme/invitations", &olivia, json!({"email": "ni\u{0}na@example.com"})), StatusCode::UNPROCESSABLE_ENTITY).await;
+        // Nothing was stored.
+        let mine = expect(&app, get("/v1/orgs", &olivia), StatusCode::OK).await;
+        assert_eq!(mine["orgs"].as_array().map(Vec::len), Some(1), "{mine}");
+        assert_eq!(expect(&app, get("/v1/orgs/acme/teams", &olivia), StatusCode::OK).await["teams"], json!([]));
+        assert_eq!(expect(&app, get("/v1/orgs/acme/invitations", &olivia), StatusCode::OK).await["invitations"], json!([]));
+        assert_eq!(expect(&app, get("/v1/orgs/acme", &olivia), StatusCode::OK).await, before);
+    }
+);
