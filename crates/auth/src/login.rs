@@ -84,7 +84,7 @@ impl Auth {
             return Err(Error::Unauthenticated("account suspended".into()));
         }
         let mfa_verified = self
-            .check_second_factor(ctx, &cred, req.mfa_code.as_deref())
+            .check_second_factor(ctx, &cred, req.mfa_code.as_deref(), now)
             .await?;
         let new_hash = if verified.needs_rehash {
             Some(self.hasher.hash(&req.password).await?)
@@ -124,7 +124,9 @@ impl Auth {
         })
     }
 
-    async fn record_failure(
+    /// Counts a failed sign-in (wrong password or second factor) and locks
+    /// the account once the failures reach the threshold.
+    pub(crate) async fn record_failure(
         &self,
         ctx: &Context,
         cred: credential::Model,

@@ -36,6 +36,8 @@ const RECOVERY_LEN: usize = 10;
 const SECRET_BYTES: usize = 20;
 /// Bytes of an XChaCha20 nonce.
 const NONCE_BYTES: usize = 24;
+/// The refusal of a wrong or already used code.
+const WRONG_CODE: &str = "invalid MFA code";
 
 /// The 32-byte key that encrypts TOTP secrets at rest, configured as base64.
 /// Its `Debug` output does not show it.
@@ -319,8 +321,9 @@ impl Auth {
             ));
         }
         let txn = self
-            .consume_or_refuse(ctx, txn, &cred, code, Error::Invalid)
-            .await?;
+            .consume(ctx, txn, &cred, code)
+            .await?
+            .ok_or_else(|| Error::Invalid(WRONG_CODE.into()))?;
         let (shown, hashes) = new_recovery_codes()?;
         let mut active: credential::ActiveModel = cred.into();
         active.mfa_enabled = Set(true);
@@ -379,12 +382,14 @@ impl Auth {
 
     /// Whether the sign-in passed a second factor: `false` when the account
     /// has none; `Unauthenticated` when it has one and `code` is missing,
-    /// wrong or already used. A recovery code is consumed.
+    /// wrong or already used. A recovery code is consumed; a wrong or used
+    /// code counts as a failed sign-in towards the lockout.
     pub(crate) async fn check_second_factor(
         &self,
         ctx: &Context,
         cred: &credential::Model,
         code: Option<&str>,
+        now: OffsetDateTime,
     ) -> Result<bool> {
         if !cred.mfa_enabled {
             return Ok(false);
@@ -397,10 +402,11 @@ impl Auth {
         if !cred.mfa_enabled {
             return Ok(false);
         }
-        self.consume_or_refuse(ctx, txn, &cred, code, Error::Unauthenticated)
-            .await?
-            .commit()
-            .await?;
+        let Some(txn) = self.consume(ctx, txn, &cred, code).await? else {
+            self.record_failure(ctx, cred, now).await?;
+            return Err(Error::Unauthenticated(WRONG_CODE.into()));
+        };
+        txn.commit().await?;
         Ok(true)
     }
 
@@ -418,24 +424,23 @@ impl Auth {
             return Err(Error::Conflict("MFA is not enabled".into()));
         }
         let txn = self
-            .consume_or_refuse(ctx, txn, &cred, code, Error::Invalid)
-            .await?;
+            .consume(ctx, txn, &cred, code)
+            .await?
+            .ok_or_else(|| Error::Invalid(WRONG_CODE.into()))?;
         Ok((txn, cred))
     }
 
     /// Consumes `code` in `txn` and hands the transaction back; when the code
-    /// is not accepted, rolls back, records `user.mfa_failed` and returns
-    /// `refuse("invalid MFA code")`.
-    async fn consume_or_refuse(
+    /// is not accepted, rolls back, records `user.mfa_failed` and returns `None`.
+    async fn consume(
         &self,
         ctx: &Context,
         txn: DatabaseTransaction,
         cred: &credential::Model,
         code: &str,
-        refuse: fn(String) -> Error,
-    ) -> Result<DatabaseTransaction> {
+    ) -> Result<Option<DatabaseTransaction>> {
         if self.consume_code(&txn, ctx, cred, code).await? {
-            return Ok(txn);
+            return Ok(Some(txn));
         }
         txn.rollback().await?;
         record(
@@ -444,7 +449,7 @@ impl Auth {
             NewEvent::new("user.mfa_failed", "user", cred.user_id),
         )
         .await?;
-        Err(refuse("invalid MFA code".into()))
+        Ok(None)
     }
 
     /// Accepts a current, unused TOTP code (recording its step) or an unused

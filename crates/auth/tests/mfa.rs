@@ -176,3 +176,33 @@ plinth_db::db_test!(
         enrol(&auth, id).await;
     }
 );
+
+plinth_db::db_test!(
+    async fn wrong_codes_at_sign_in_count_towards_the_lockout(db) {
+        let (auth, id) = setup(&db).await;
+        let ctx = Context::default();
+        let (totp, _) = enrol(&auth, id).await;
+        // A missing code is the first step of a two-step sign-in, not a failure.
+        for _ in 0..6 {
+            let missing = auth.login(&ctx, login(None)).await;
+            assert!(matches!(&missing, Err(Error::Unauthenticated(m)) if m.contains("required")), "{missing:?}");
+        }
+        assert_eq!(credential(&db, id).await.failed_login_attempts, 0);
+        // Wrong TOTP and recovery codes count like wrong passwords.
+        for code in [wrong_code(&totp), "aaaaa-aaaaa".to_owned(), wrong_code(&totp), "bbbbb-bbbbb".to_owned()] {
+            assert!(matches!(auth.login(&ctx, login(Some(&code))).await, Err(Error::Unauthenticated(_))), "{code}");
+        }
+        let cred = credential(&db, id).await;
+        assert_eq!((cred.failed_login_attempts, cred.locked_until), (4, None));
+        // The fifth locks the account: then even a valid code is refused.
+        assert!(matches!(auth.login(&ctx, login(Some(&wrong_code(&totp)))).await, Err(Error::Unauthenticated(_))));
+        let cred = credential(&db, id).await;
+        assert_eq!(cred.failed_login_attempts, 5);
+        assert!(cred.locked_until.is_some());
+        let valid = totp.generate(now() + 30).to_string();
+        assert!(matches!(auth.login(&ctx, login(Some(&valid))).await, Err(Error::Locked(_))));
+        let events = Events::new(db.conn().clone()).by_subject("user", &id.to_string(), None, 100).await.expect("events");
+        let count = |topic: &str| events.iter().filter(|e| e.topic == topic).count();
+        assert_eq!((count("user.mfa_failed"), count("user.login_failed"), count("user.locked")), (5, 4, 1));
+    }
+);
