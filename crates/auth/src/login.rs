@@ -2,6 +2,7 @@
 
 use plinth_events::{Context, NewEvent, record};
 use plinth_sessions::{NewSession, Session, Subject, TokenPair};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -77,7 +78,7 @@ impl Auth {
         }
         let verified = self.hasher.verify(&req.password, &cred.password_hash).await?;
         if !verified.ok {
-            self.record_failure(ctx, cred, now).await?;
+            self.record_failure(ctx, cred.user_id, now).await?;
             return Err(Error::Unauthenticated(WRONG.into()));
         }
         if suspended(&user, now) {
@@ -125,15 +126,29 @@ impl Auth {
     }
 
     /// Counts a failed sign-in (wrong password or second factor) and locks
-    /// the account once the failures reach the threshold.
+    /// the account once the failures reach the threshold. The counter is
+    /// incremented by the database, so concurrent failures are all counted,
+    /// and the lock follows from the incremented value.
     pub(crate) async fn record_failure(
         &self,
         ctx: &Context,
-        cred: credential::Model,
+        user_id: Uuid,
         now: OffsetDateTime,
     ) -> Result<()> {
+        let txn = plinth_db::begin_write(&self.db).await?;
+        let attempts = credential::Entity::update_many()
+            .col_expr(
+                credential::Column::FailedLoginAttempts,
+                sea_orm::sea_query::ExprTrait::add(Expr::col(credential::Column::FailedLoginAttempts), 1),
+            )
+            .col_expr(credential::Column::LastFailedLoginAt, Expr::value(now))
+            .filter(credential::Column::UserId.eq(user_id))
+            .exec_with_returning(&txn)
+            .await?
+            .first()
+            .map(|c| c.failed_login_attempts)
+            .ok_or_else(|| Error::NotFound(format!("user {user_id}")))?;
         let lockout = &self.config.lockout;
-        let attempts = cred.failed_login_attempts.saturating_add(1);
         let over = u32::try_from(attempts)
             .unwrap_or(0)
             .checked_sub(lockout.threshold);
@@ -144,13 +159,11 @@ impl Auth {
                 .min(lockout.max_secs);
             now + Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
         });
-        let user_id = cred.user_id;
-        let txn = self.db.begin().await?;
-        let mut c: credential::ActiveModel = cred.into();
-        c.failed_login_attempts = Set(attempts);
-        c.last_failed_login_at = Set(Some(now));
-        c.locked_until = Set(locked_until);
-        c.update(&txn).await?;
+        credential::Entity::update_many()
+            .col_expr(credential::Column::LockedUntil, Expr::value(locked_until))
+            .filter(credential::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
         let topic = if locked_until.is_some() {
             "user.locked"
         } else {

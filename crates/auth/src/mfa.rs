@@ -403,7 +403,7 @@ impl Auth {
             return Ok(false);
         }
         let Some(txn) = self.consume(ctx, txn, &cred, code).await? else {
-            self.record_failure(ctx, cred, now).await?;
+            self.record_failure(ctx, cred.user_id, now).await?;
             return Err(Error::Unauthenticated(WRONG_CODE.into()));
         };
         txn.commit().await?;

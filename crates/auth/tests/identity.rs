@@ -2,7 +2,7 @@
 
 use plinth_auth::api_tokens::NewApiToken;
 use plinth_auth::clients::NewClient;
-use plinth_auth::config::PasswordConfig;
+use plinth_auth::config::{LockoutConfig, PasswordConfig};
 use plinth_auth::login::LoginRequest;
 use plinth_auth::users::NewUser;
 use plinth_auth::{Auth, AuthConfig, Error, PrincipalKind, Role, ScopeExpr};
@@ -314,5 +314,34 @@ plinth_db::db_test!(
             .try_get("", "n")
             .expect("n");
         assert_eq!(n, 3, "every accepted role change is audited");
+    }
+);
+
+plinth_db::db_test!(
+    async fn concurrent_failed_sign_ins_are_all_counted(db) {
+        const N: u32 = 16;
+        let config = AuthConfig {
+            password: PasswordConfig { memory_kib: 64, iterations: 1, hash_concurrency: 8, ..PasswordConfig::default() },
+            lockout: LockoutConfig { threshold: N, ..LockoutConfig::default() },
+            ..AuthConfig::default()
+        };
+        let auth = setup_with(&db, config).await;
+        let id = user(&auth, "ivan", &[]).await;
+        let attempts: Vec<_> = (0..N)
+            .map(|_| {
+                let auth = auth.clone();
+                tokio::spawn(async move { auth.login(&Context::default(), login("ivan", "wrong password!")).await })
+            })
+            .collect();
+        for attempt in attempts {
+            let result = attempt.await.expect("join");
+            assert!(matches!(result, Err(Error::Unauthenticated(_))), "{result:?}");
+        }
+        let cred = plinth_auth::entity::credential::Entity::find_by_id(id).one(&*db).await.expect("q").expect("row");
+        assert_eq!(cred.failed_login_attempts, i32::try_from(N).expect("n"), "no failure was lost");
+        // The lock follows from the counted failures: the threshold was reached.
+        let until = cred.locked_until.expect("locked") - OffsetDateTime::now_utc();
+        assert!(until > Duration::seconds(20) && until <= Duration::seconds(30), "{until}");
+        assert!(matches!(auth.login(&Context::default(), login("ivan", PASSWORD)).await, Err(Error::Locked(_))));
     }
 );
