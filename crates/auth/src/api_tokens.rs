@@ -2,7 +2,7 @@
 //! scripts. The secret (`plat_…`) is returned once; only its hash is stored.
 
 use plinth_events::{Context, NewEvent, record};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -99,7 +99,7 @@ impl Auth {
             return Err(Error::Invalid("expires_at is in the past".into()));
         }
         let secret = plinth_db::secret::generate(PREFIX).map_err(|e| Error::Internal(e.to_string()))?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         find_user(&txn, user_id).await?;
         let row = api_token::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -139,7 +139,7 @@ impl Auth {
 
     /// Revokes one of the user's tokens.
     pub async fn revoke_api_token(&self, ctx: &Context, user_id: Uuid, id: Uuid) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let row = api_token::Entity::find_by_id(id)
             .one(&txn)
             .await?

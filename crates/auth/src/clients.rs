@@ -2,7 +2,7 @@
 //! (`plcs_…`, shown once, stored hashed) that can be rotated.
 
 use plinth_events::{Context, NewEvent, record};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -107,7 +107,7 @@ impl Auth {
             return Err(Error::Invalid("expires_at is in the past".into()));
         }
         let secret = new_secret()?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         if client::Entity::find_by_id(new.client_id.clone())
             .one(&txn)
             .await?
@@ -179,7 +179,7 @@ impl Auth {
     ) -> Result<Client> {
         validate_client_id(client_id)?;
         let now = OffsetDateTime::now_utc();
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let mut row: client::ActiveModel = client::Entity::find_by_id(client_id.to_owned())
             .one(&txn)
             .await?
@@ -197,7 +197,7 @@ impl Auth {
     /// Deletes a client.
     pub async fn delete_client(&self, ctx: &Context, client_id: &str) -> Result<()> {
         validate_client_id(client_id)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let gone = client::Entity::delete_by_id(client_id.to_owned())
             .exec(&txn)
             .await?

@@ -6,10 +6,7 @@
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -79,7 +76,7 @@ impl Auth {
         let token = plinth_db::secret::generate(PREFIX).map_err(|e| Error::Internal(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
         let ttl = i64::try_from(self.config.orgs.invitation_secs).unwrap_or(i64::MAX);
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         crate::orgs::require(&txn, &org, authority, role == role::OWNER).await?;
         find_user(&txn, invited_by).await?;
@@ -144,7 +141,7 @@ impl Auth {
     /// token or another user's invitation; `Conflict` if already a member.
     pub async fn accept_invitation(&self, ctx: &Context, token: &str, user_id: Uuid) -> Result<OrgMember> {
         let hash = token_hash(token)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let invitation = claim(
             &txn,
             &hash,
@@ -187,7 +184,7 @@ impl Auth {
     /// Declines an invitation; whoever holds the token may.
     pub async fn decline_invitation(&self, ctx: &Context, token: &str) -> Result<Invitation> {
         let hash = token_hash(token)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let invitation = claim(
             &txn,
             &hash,
@@ -208,7 +205,7 @@ impl Auth {
 
     /// Withdraws a pending invitation of `org`.
     pub async fn revoke_invitation(&self, ctx: &Context, org: &str, id: Uuid) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         let deleted = org_invitation::Entity::delete_many()
             .filter(org_invitation::Column::Id.eq(id))

@@ -3,7 +3,7 @@
 use plinth_events::{Context, NewEvent, record};
 use plinth_sessions::{NewSession, Session, Subject, TokenPair};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -92,7 +92,7 @@ impl Auth {
         } else {
             None
         };
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let force = cred.force_password_change;
         let mut c: credential::ActiveModel = cred.into();
         c.failed_login_attempts = Set(0);
@@ -213,7 +213,7 @@ impl Auth {
         force_change: bool,
     ) -> Result<()> {
         let hash = self.hasher.hash(password).await?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         find_user(&txn, user_id).await?;
         let mut c: credential::ActiveModel = credential::Entity::find_by_id(user_id)
             .one(&txn)

@@ -16,7 +16,7 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -273,7 +273,7 @@ impl Auth {
         })?;
         let mut secret = [0u8; SECRET_BYTES];
         random(&mut secret)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let cred = lock_credential(&txn, user_id).await?;
         let user = find_user(&txn, user_id).await?;
         if cred.mfa_enabled {
@@ -310,7 +310,7 @@ impl Auth {
         user_id: Uuid,
         code: &str,
     ) -> Result<Vec<String>> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let cred = lock_credential(&txn, user_id).await?;
         if cred.mfa_enabled {
             return Err(Error::Conflict("MFA is already enabled".into()));
@@ -397,7 +397,7 @@ impl Auth {
         let code = code
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| Error::Unauthenticated("an MFA code is required".into()))?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let cred = lock_credential(&txn, cred.user_id).await?;
         if !cred.mfa_enabled {
             return Ok(false);
@@ -418,7 +418,7 @@ impl Auth {
         user_id: Uuid,
         code: &str,
     ) -> Result<(DatabaseTransaction, credential::Model)> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let cred = lock_credential(&txn, user_id).await?;
         if !cred.mfa_enabled {
             return Err(Error::Conflict("MFA is not enabled".into()));

@@ -13,8 +13,7 @@
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -318,7 +317,7 @@ impl Auth {
         let avatar_url = text::optional("avatar_url", new.avatar_url, 2000)?;
         let website = text::optional("website", new.website, 2000)?;
         let now = OffsetDateTime::now_utc();
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         find_user(&txn, owner_id).await?;
         if org::Entity::find()
             .filter(org::Column::Name.eq(&new.name))
@@ -410,7 +409,7 @@ impl Auth {
         added_by: Option<Uuid>,
         authority: Authority,
     ) -> Result<OrgMember> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         require(&txn, &org, authority, role == role::OWNER).await?;
         let member = insert_member(&txn, ctx, &org, user_id, role, added_by).await?;
@@ -430,7 +429,7 @@ impl Auth {
         authority: Authority,
     ) -> Result<OrgMember> {
         check_role(role, &role::ALL)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         let owner_powers = allowed(&txn, &org, authority).await?;
         let member = find_member(&txn, &org, user_id).await?;
@@ -489,7 +488,7 @@ impl Auth {
         authority: Authority,
         topic: &str,
     ) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         let owner_powers = allowed(&txn, &org, authority).await?;
         let member = find_member(&txn, &org, user_id).await?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::RwLock;
@@ -112,7 +112,7 @@ impl Auth {
     /// or when the change would create a cycle.
     pub async fn put_role(&self, ctx: &Context, role: Role, description: &str) -> Result<Role> {
         text::storable("description", description)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         // Bumping first takes the write lock, so concurrent writers validate in turn.
         bump_generation(&txn).await?;
         let mut all: Vec<Role> = load(&txn)
@@ -167,7 +167,7 @@ impl Auth {
     /// Deletes a role; `false` when there was none.
     pub async fn delete_role(&self, ctx: &Context, role_id: &str) -> Result<bool> {
         crate::role::validate_id(role_id)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         bump_generation(&txn).await?;
         let deleted = role_row::Entity::delete_by_id(role_id.to_owned())
             .exec(&txn)

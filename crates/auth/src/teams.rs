@@ -3,10 +3,7 @@
 //! teams. Changes lock the organisation like every membership change.
 
 use plinth_events::{Context, NewEvent, record};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -58,7 +55,7 @@ impl Auth {
     ) -> Result<Team> {
         validate_slug("team", name)?;
         let description = text::optional("description", description, 2000)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         if team_named(&txn, &org, name).await?.is_some() {
             return Err(Error::Conflict(format!(
@@ -87,7 +84,7 @@ impl Auth {
 
     /// Deletes a team and its memberships.
     pub async fn delete_team(&self, ctx: &Context, org: &str, name: &str) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         let team = find_team(&txn, &org, name).await?;
         let members = team_member::Entity::find()
@@ -142,7 +139,7 @@ impl Auth {
         role: &str,
     ) -> Result<TeamMember> {
         check_role(role, &role::ALL)?;
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         let team = find_team(&txn, &org, name).await?;
         if org_member::Entity::find_by_id((org.id, user_id))
@@ -193,7 +190,7 @@ impl Auth {
         name: &str,
         user_id: Uuid,
     ) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
         let team = find_team(&txn, &org, name).await?;
         let deleted = team_member::Entity::delete_by_id((team.id, user_id))

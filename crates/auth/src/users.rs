@@ -1,9 +1,7 @@
 //! User accounts: creation, lookup, status, soft delete and email verification.
 
 use plinth_events::{Context, NewEvent, record};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -179,7 +177,7 @@ impl Auth {
         let hash = self.hasher.hash(&new.password).await?;
         let now = OffsetDateTime::now_utc();
         let id = Uuid::now_v7();
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let taken = user::Entity::find()
             .filter(
                 sea_orm::Condition::any()
@@ -267,7 +265,7 @@ impl Auth {
 
     /// Issues a new email-verification token for the user's current address.
     pub async fn request_email_verification(&self, user_id: Uuid) -> Result<String> {
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let user = find_user(&txn, user_id).await?;
         let token = self
             .issue_email_token(&txn, user_id, &user.email, OffsetDateTime::now_utc())
@@ -282,7 +280,7 @@ impl Auth {
         let hash = plinth_db::secret::parse(token, "plev_")
             .ok_or_else(|| Error::Invalid("malformed verification token".into()))?;
         let now = OffsetDateTime::now_utc();
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let row = email_token::Entity::find()
             .filter(email_token::Column::TokenHash.eq(hash))
             .one(&txn)
@@ -331,7 +329,7 @@ impl Auth {
             }
             text::storable_json("preferences", preferences)?;
         }
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let mut active: user::ActiveModel = find_user(&txn, id).await?.into();
         if let Some(name) = name {
             active.name = Set(name);
@@ -369,7 +367,7 @@ impl Auth {
             text::storable("reason", reason)?;
         }
         let now = OffsetDateTime::now_utc();
-        let txn = self.db.begin().await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
         let mut active: user::ActiveModel = find_user(&txn, id).await?.into();
         active.status = Set(new_status.to_owned());
         active.status_reason = Set(reason);

@@ -4,7 +4,7 @@ use plinth_auth::api_tokens::NewApiToken;
 use plinth_auth::clients::NewClient;
 use plinth_auth::config::{LockoutConfig, PasswordConfig};
 use plinth_auth::login::LoginRequest;
-use plinth_auth::users::NewUser;
+use plinth_auth::users::{NewUser, ProfileUpdate};
 use plinth_auth::{Auth, AuthConfig, Error, PrincipalKind, Role, ScopeExpr};
 use plinth_events::{Context, Events};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
@@ -343,5 +343,50 @@ plinth_db::db_test!(
         let until = cred.locked_until.expect("locked") - OffsetDateTime::now_utc();
         assert!(until > Duration::seconds(20) && until <= Duration::seconds(30), "{until}");
         assert!(matches!(auth.login(&Context::default(), login("ivan", PASSWORD)).await, Err(Error::Locked(_))));
+    }
+);
+
+plinth_db::db_test!(
+    async fn concurrent_writers_all_succeed(db) {
+        const N: usize = 12;
+        let config = AuthConfig {
+            password: PasswordConfig { memory_kib: 64, iterations: 1, hash_concurrency: 8, ..PasswordConfig::default() },
+            ..AuthConfig::default()
+        };
+        let auth = setup_with(&db, config).await;
+        let ctx = Context::default();
+        let signups: Vec<_> = (0..N)
+            .map(|i| {
+                let auth = auth.clone();
+                tokio::spawn(async move { user(&auth, &format!("user{i}"), &[]).await })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for signup in signups {
+            ids.push(signup.await.expect("every sign-up succeeds"));
+        }
+        // Each account reads before it writes: creating tokens, changing profiles and passwords at once.
+        let id = ids[0];
+        let writes: Vec<_> = (0..N)
+            .map(|i| {
+                let (auth, mine) = (auth.clone(), ids[i]);
+                tokio::spawn(async move {
+                    let ctx = Context::default();
+                    let token = NewApiToken { name: format!("t{i}"), scopes: vec![], expires_at: None };
+                    auth.create_api_token(&ctx, id, &[], token).await.map(|_| ())?;
+                    let change = ProfileUpdate { name: Some(format!("Name {i}")), ..ProfileUpdate::default() };
+                    auth.update_profile(&ctx, mine, change).await.map(|_| ())?;
+                    auth.set_password(&ctx, mine, "another long password", false).await
+                })
+            })
+            .collect();
+        for write in writes {
+            write.await.expect("join").expect("every write succeeds");
+        }
+        assert_eq!(auth.list_api_tokens(id).await.expect("tokens").len(), N);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(auth.get_user(*id).await.expect("user").name, format!("Name {i}"));
+        }
+        auth.login(&ctx, login("user3", "another long password")).await.expect("new password");
     }
 );
