@@ -203,10 +203,17 @@ impl Auth {
         Ok(invitation)
     }
 
-    /// Withdraws a pending invitation of `org`.
-    pub async fn revoke_invitation(&self, ctx: &Context, org: &str, id: Uuid) -> Result<()> {
+    /// Withdraws a pending invitation of `org` on `authority`.
+    pub async fn revoke_invitation(
+        &self,
+        ctx: &Context,
+        org: &str,
+        id: Uuid,
+        authority: Authority,
+    ) -> Result<()> {
         let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
+        crate::orgs::require(&txn, &org, authority, false).await?;
         let deleted = org_invitation::Entity::delete_many()
             .filter(org_invitation::Column::Id.eq(id))
             .filter(org_invitation::Column::OrgId.eq(org.id))

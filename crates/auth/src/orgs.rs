@@ -4,11 +4,11 @@
 //! its row (the database on SQLite), so concurrent changes to one
 //! organisation run one after the other and owner counts cannot race.
 //!
-//! Changes to the members are made on an [`Authority`]. A member acting on
-//! their own authority must be an owner or admin, and an owner to grant,
-//! change or remove the owner role; their role is read inside the change's
-//! transaction, after the lock, so a concurrent change of roles cannot slip
-//! between the check and the change.
+//! Changes to the members, invitations and teams are made on an
+//! [`Authority`]. A member acting on their own authority must be an owner or
+//! admin, and an owner to grant, change or remove the owner role; their role
+//! is read inside the change's transaction, after the lock, so a concurrent
+//! change of roles cannot slip between the check and the change.
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};

@@ -1,6 +1,8 @@
 //! Teams: named groups of an organisation's members. Only members of the
 //! organisation can join its teams, and leaving the organisation leaves its
-//! teams. Changes lock the organisation like every membership change.
+//! teams. Changes lock the organisation like every membership change and are
+//! made on an [`Authority`]: an acting member must be an owner or admin, as
+//! read inside the change's transaction.
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -9,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::{org, org_member, team, team_member};
-use crate::orgs::{check_role, find_org, lock_org, validate_slug};
+use crate::orgs::{Authority, check_role, find_org, lock_org, require, validate_slug};
 use crate::{Auth, Error, Result, text};
 
 /// Roles a member can have in a team, stored as strings.
@@ -45,18 +47,21 @@ async fn find_team(conn: &impl ConnectionTrait, org: &org::Model, name: &str) ->
 }
 
 impl Auth {
-    /// Creates a team in `org`. `Conflict` when the name is taken there.
+    /// Creates a team in `org` on `authority`. `Conflict` when the name is
+    /// taken there, `NotPermitted` when `authority` does not allow it.
     pub async fn create_team(
         &self,
         ctx: &Context,
         org: &str,
         name: &str,
         description: Option<String>,
+        authority: Authority,
     ) -> Result<Team> {
         validate_slug("team", name)?;
         let description = text::optional("description", description, 2000)?;
         let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
+        require(&txn, &org, authority, false).await?;
         if team_named(&txn, &org, name).await?.is_some() {
             return Err(Error::Conflict(format!(
                 "team {}/{name} already exists",
@@ -82,10 +87,17 @@ impl Auth {
         Ok(team)
     }
 
-    /// Deletes a team and its memberships.
-    pub async fn delete_team(&self, ctx: &Context, org: &str, name: &str) -> Result<()> {
+    /// Deletes a team and its memberships on `authority`.
+    pub async fn delete_team(
+        &self,
+        ctx: &Context,
+        org: &str,
+        name: &str,
+        authority: Authority,
+    ) -> Result<()> {
         let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
+        require(&txn, &org, authority, false).await?;
         let team = find_team(&txn, &org, name).await?;
         let members = team_member::Entity::find()
             .filter(team_member::Column::TeamId.eq(team.id))
@@ -128,8 +140,8 @@ impl Auth {
     }
 
     /// Adds a member of `org` to its team `name` with `role` (`maintainer` or
-    /// `member`). `Invalid` when the user is not a member of the organisation,
-    /// `Conflict` when already in the team.
+    /// `member`) on `authority`. `Invalid` when the user is not a member of
+    /// the organisation, `Conflict` when already in the team.
     pub async fn add_team_member(
         &self,
         ctx: &Context,
@@ -137,10 +149,12 @@ impl Auth {
         name: &str,
         user_id: Uuid,
         role: &str,
+        authority: Authority,
     ) -> Result<TeamMember> {
         check_role(role, &role::ALL)?;
         let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
+        require(&txn, &org, authority, false).await?;
         let team = find_team(&txn, &org, name).await?;
         if org_member::Entity::find_by_id((org.id, user_id))
             .one(&txn)
@@ -182,16 +196,18 @@ impl Auth {
         Ok(member)
     }
 
-    /// Removes a user from team `name` of `org`.
+    /// Removes a user from team `name` of `org` on `authority`.
     pub async fn remove_team_member(
         &self,
         ctx: &Context,
         org: &str,
         name: &str,
         user_id: Uuid,
+        authority: Authority,
     ) -> Result<()> {
         let txn = plinth_db::begin_write(&self.db).await?;
         let org = lock_org(&txn, org).await?;
+        require(&txn, &org, authority, false).await?;
         let team = find_team(&txn, &org, name).await?;
         let deleted = team_member::Entity::delete_by_id((team.id, user_id))
             .exec(&txn)

@@ -209,8 +209,8 @@ plinth_db::db_test!(
         let (_, fresh) = auth.invite(&ctx, "acme", "dave@example.com", role::MEMBER, owner, Authority::Granted).await.expect("re-invite");
         // Revoked invitations cannot be accepted either.
         let pending = auth.list_invitations("acme").await.expect("list");
-        auth.revoke_invitation(&ctx, "acme", pending[0].id).await.expect("revoke");
-        assert!(matches!(auth.revoke_invitation(&ctx, "acme", pending[0].id).await, Err(Error::NotFound(_))));
+        auth.revoke_invitation(&ctx, "acme", pending[0].id, Authority::Granted).await.expect("revoke");
+        assert!(matches!(auth.revoke_invitation(&ctx, "acme", pending[0].id, Authority::Granted).await, Err(Error::NotFound(_))));
         assert!(matches!(auth.accept_invitation(&ctx, &fresh, dave).await, Err(Error::Invalid(_))));
 
         // Expired invitations cannot be accepted.
@@ -236,28 +236,28 @@ plinth_db::db_test!(
         auth.create_org(&ctx, owner, org("acme")).await.expect("org");
         auth.create_org(&ctx, owner, org("other")).await.expect("org");
         auth.add_member(&ctx, "acme", erin, role::MEMBER, None, Authority::Granted).await.expect("member");
-        let design = auth.create_team(&ctx, "acme", "design", Some("Designers".into())).await.expect("team");
-        auth.create_team(&ctx, "other", "design", None).await.expect("same name in another org");
-        assert!(matches!(auth.create_team(&ctx, "acme", "design", None).await, Err(Error::Conflict(_))));
-        assert!(matches!(auth.create_team(&ctx, "acme", "Design", None).await, Err(Error::Invalid(_))));
-        assert!(matches!(auth.create_team(&ctx, "nope", "design", None).await, Err(Error::NotFound(_))));
+        let design = auth.create_team(&ctx, "acme", "design", Some("Designers".into()), Authority::Granted).await.expect("team");
+        auth.create_team(&ctx, "other", "design", None, Authority::Granted).await.expect("same name in another org");
+        assert!(matches!(auth.create_team(&ctx, "acme", "design", None, Authority::Granted).await, Err(Error::Conflict(_))));
+        assert!(matches!(auth.create_team(&ctx, "acme", "Design", None, Authority::Granted).await, Err(Error::Invalid(_))));
+        assert!(matches!(auth.create_team(&ctx, "nope", "design", None, Authority::Granted).await, Err(Error::NotFound(_))));
         assert_eq!(auth.list_teams("acme").await.expect("teams"), std::slice::from_ref(&design));
 
-        let outsider = auth.add_team_member(&ctx, "acme", "design", frank, "member").await;
+        let outsider = auth.add_team_member(&ctx, "acme", "design", frank, "member", Authority::Granted).await;
         assert!(matches!(outsider, Err(Error::Invalid(_))), "only organisation members join teams");
-        assert!(matches!(auth.add_team_member(&ctx, "acme", "design", erin, "boss").await, Err(Error::Invalid(_))));
-        auth.add_team_member(&ctx, "acme", "design", erin, "maintainer").await.expect("add");
-        auth.add_team_member(&ctx, "acme", "design", owner, "member").await.expect("add");
-        assert!(matches!(auth.add_team_member(&ctx, "acme", "design", erin, "member").await, Err(Error::Conflict(_))));
+        assert!(matches!(auth.add_team_member(&ctx, "acme", "design", erin, "boss", Authority::Granted).await, Err(Error::Invalid(_))));
+        auth.add_team_member(&ctx, "acme", "design", erin, "maintainer", Authority::Granted).await.expect("add");
+        auth.add_team_member(&ctx, "acme", "design", owner, "member", Authority::Granted).await.expect("add");
+        assert!(matches!(auth.add_team_member(&ctx, "acme", "design", erin, "member", Authority::Granted).await, Err(Error::Conflict(_))));
         let members = auth.list_team_members("acme", "design").await.expect("members");
         assert_eq!(members.iter().map(|m| m.user_id).collect::<Vec<_>>(), [erin, owner]);
 
-        auth.remove_team_member(&ctx, "acme", "design", owner).await.expect("remove");
-        assert!(matches!(auth.remove_team_member(&ctx, "acme", "design", owner).await, Err(Error::NotFound(_))));
+        auth.remove_team_member(&ctx, "acme", "design", owner, Authority::Granted).await.expect("remove");
+        assert!(matches!(auth.remove_team_member(&ctx, "acme", "design", owner, Authority::Granted).await, Err(Error::NotFound(_))));
         // Leaving the organisation leaves its teams.
         auth.leave_org(&ctx, "acme", erin).await.expect("leave");
         assert!(auth.list_team_members("acme", "design").await.expect("members").is_empty());
-        auth.delete_team(&ctx, "acme", "design").await.expect("delete");
+        auth.delete_team(&ctx, "acme", "design", Authority::Granted).await.expect("delete");
         assert!(matches!(auth.list_team_members("acme", "design").await, Err(Error::NotFound(_))));
         assert_eq!(
             topics(&db, "team", design.id).await,
@@ -278,7 +278,7 @@ plinth_db::db_test!(
             .await
             .expect("role");
         auth.create_org(&ctx, owner, org("acme")).await.expect("org");
-        auth.create_team(&ctx, "acme", "design", None).await.expect("team");
+        auth.create_team(&ctx, "acme", "design", None, Authority::Granted).await.expect("team");
         let request = LoginRequest { login: "gina".into(), password: PASSWORD.into(), mfa_code: None, device_id: None };
         let access = auth.login(&ctx, request).await.expect("login").tokens.access_token;
         let scopes = || async { auth.authenticate(&access, None).await.expect("principal").scopes };
@@ -288,7 +288,7 @@ plinth_db::db_test!(
         auth.add_member(&ctx, "acme", gina, role::ADMIN, None, Authority::Granted).await.expect("member");
         let now = scopes().await;
         assert!(held(&now, "assume:org:acme:admin") && held(&now, "repos:admin:acme/*"), "{now:?}");
-        auth.add_team_member(&ctx, "acme", "design", gina, "member").await.expect("team");
+        auth.add_team_member(&ctx, "acme", "design", gina, "member", Authority::Granted).await.expect("team");
         let now = scopes().await;
         assert!(held(&now, "assume:team:acme/design") && held(&now, "docs:edit:acme/design"), "{now:?}");
 
@@ -313,5 +313,41 @@ plinth_db::db_test!(
         auth.get_user(owner).await.expect("users survive");
         plinth_db::migrate::up(&db, &migrators).await.expect("up again");
         auth.create_org(&Context::default(), owner, org("acme")).await.expect("org after re-applying");
+    }
+);
+
+plinth_db::db_test!(
+    async fn team_and_invitation_changes_check_the_role_inside_the_change(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let [owner, admin, plain] = [user(&auth, "olga").await, user(&auth, "adam").await, user(&auth, "pete").await];
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        let by = Authority::Member;
+        auth.add_member(&ctx, "acme", admin, role::ADMIN, None, by(owner)).await.expect("admin");
+        auth.add_member(&ctx, "acme", plain, role::MEMBER, None, by(owner)).await.expect("member");
+        // An admin manages teams and invitations on their own role; a plain member does not.
+        auth.create_team(&ctx, "acme", "core", None, by(admin)).await.expect("admin creates a team");
+        auth.add_team_member(&ctx, "acme", "core", plain, "member", by(admin)).await.expect("admin adds");
+        let (invitation, _) = auth.invite(&ctx, "acme", "x@example.com", role::MEMBER, admin, by(admin)).await.expect("invite");
+        let refused = |r: Result<(), Error>| matches!(r, Err(Error::NotPermitted { scope, .. }) if scope == "auth:manage-org:acme");
+        assert!(refused(auth.create_team(&ctx, "acme", "rogue", None, by(plain)).await.map(|_| ())));
+        assert!(refused(auth.revoke_invitation(&ctx, "acme", invitation.id, by(plain)).await));
+        // Once the admin is demoted (as if between a route's check and the change), every change is refused.
+        auth.change_member_role(&ctx, "acme", admin, role::MEMBER, by(owner)).await.expect("demote");
+        assert!(refused(auth.create_team(&ctx, "acme", "later", None, by(admin)).await.map(|_| ())));
+        assert!(refused(auth.add_team_member(&ctx, "acme", "core", owner, "member", by(admin)).await.map(|_| ())));
+        assert!(refused(auth.remove_team_member(&ctx, "acme", "core", plain, by(admin)).await));
+        assert!(refused(auth.delete_team(&ctx, "acme", "core", by(admin)).await));
+        assert!(refused(auth.revoke_invitation(&ctx, "acme", invitation.id, by(admin)).await));
+        // Nothing changed.
+        let teams: Vec<String> = auth.list_teams("acme").await.expect("teams").into_iter().map(|t| t.name).collect();
+        assert_eq!(teams, ["core"]);
+        let members: Vec<Uuid> = auth.list_team_members("acme", "core").await.expect("members").into_iter().map(|m| m.user_id).collect();
+        assert_eq!(members, [plain]);
+        assert_eq!(auth.list_invitations("acme").await.expect("invitations").len(), 1);
+        // The owner still may.
+        auth.revoke_invitation(&ctx, "acme", invitation.id, by(owner)).await.expect("owner revokes");
+        auth.delete_team(&ctx, "acme", "core", by(owner)).await.expect("owner deletes");
+        assert!(auth.list_teams("acme").await.expect("teams").is_empty());
     }
 );

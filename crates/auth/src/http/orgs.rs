@@ -56,8 +56,9 @@ enum Need {
 struct Access {
     /// Its members, oldest first.
     members: Vec<OrgMember>,
-    /// On whose authority the caller changes members: granted by scope, or
-    /// their own role, which the library checks again inside the change.
+    /// On whose authority the caller changes members, invitations and teams:
+    /// granted by scope, or their own role, which the library checks again
+    /// inside the change.
     authority: Authority,
 }
 
@@ -315,8 +316,9 @@ pub async fn revoke_invitation(
     path: web::Path<(String, Uuid)>,
 ) -> Reply {
     let (org, id) = path.into_inner();
-    access(&auth, &who, &org, Need::Manage).await?;
-    auth.revoke_invitation(&who.context(), &org, id).await?;
+    let access = access(&auth, &who, &org, Need::Manage).await?;
+    auth.revoke_invitation(&who.context(), &org, id, access.authority)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -383,10 +385,16 @@ pub async fn create_team(
     org: web::Path<String>,
     body: web::Json<NewTeam>,
 ) -> Reply {
-    access(&auth, &who, &org, Need::Manage).await?;
+    let access = access(&auth, &who, &org, Need::Manage).await?;
     let body = body.into_inner();
     let team = auth
-        .create_team(&who.context(), &org, &body.name, body.description)
+        .create_team(
+            &who.context(),
+            &org,
+            &body.name,
+            body.description,
+            access.authority,
+        )
         .await?;
     Ok(HttpResponse::Created().json(team))
 }
@@ -411,9 +419,10 @@ pub async fn delete_team(
     path: web::Path<(String, String)>,
 ) -> Reply {
     let (org, team) = path.into_inner();
-    access(&auth, &who, &org, Need::Manage).await?;
+    let access = access(&auth, &who, &org, Need::Manage).await?;
     slug("team", &team)?;
-    auth.delete_team(&who.context(), &org, &team).await?;
+    auth.delete_team(&who.context(), &org, &team, access.authority)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -461,10 +470,10 @@ pub async fn put_team_member(
     body: web::Json<TeamRole>,
 ) -> Reply {
     let (org, team, user) = path.into_inner();
-    access(&auth, &who, &org, Need::Manage).await?;
+    let access = access(&auth, &who, &org, Need::Manage).await?;
     slug("team", &team)?;
     match auth
-        .add_team_member(&who.context(), &org, &team, user, &body.role)
+        .add_team_member(&who.context(), &org, &team, user, &body.role, access.authority)
         .await
     {
         Ok(member) => Ok(HttpResponse::Ok().json(member)),
@@ -494,8 +503,9 @@ pub async fn remove_team_member(
     path: web::Path<(String, String, Uuid)>,
 ) -> Reply {
     let (org, team, user) = path.into_inner();
-    access(&auth, &who, &org, Need::Manage).await?;
+    let access = access(&auth, &who, &org, Need::Manage).await?;
     slug("team", &team)?;
-    auth.remove_team_member(&who.context(), &org, &team, user).await?;
+    auth.remove_team_member(&who.context(), &org, &team, user, access.authority)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
