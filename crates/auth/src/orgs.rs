@@ -1,8 +1,9 @@
 //! Organisations and their members. Every organisation keeps at least one
-//! owner: the last owner cannot leave, be removed or be demoted. Each change
-//! first bumps the organisation's `updated_at`, which takes a write lock on
-//! its row (the database on SQLite), so concurrent changes to one
-//! organisation run one after the other and owner counts cannot race.
+//! owner: the last owner cannot leave, be removed or be demoted, nor have
+//! their account deleted. Each change first bumps the organisation's
+//! `updated_at`, which takes a write lock on its row (the database on
+//! SQLite), so concurrent changes to one organisation run one after the
+//! other and owner counts cannot race.
 //!
 //! Changes to the members, invitations and teams are made on an
 //! [`Authority`]. A member acting on their own authority must be an owner or
@@ -285,24 +286,63 @@ pub(crate) async fn insert_member(
     Ok(member)
 }
 
-/// Refuses a change that would leave the locked `org` without an owner:
-/// `member` is an owner and the only one.
-async fn keep_an_owner(conn: &impl ConnectionTrait, org: &org::Model, member: &OrgMember) -> Result<()> {
+/// Whether `member` is an owner of the locked `org` and the only one.
+async fn last_owner(conn: &impl ConnectionTrait, org: &org::Model, member: &OrgMember) -> Result<bool> {
     if member.role != role::OWNER {
-        return Ok(());
+        return Ok(false);
     }
     let owners = org_member::Entity::find()
         .filter(org_member::Column::OrgId.eq(org.id))
         .filter(org_member::Column::Role.eq(role::OWNER))
         .count(conn)
         .await?;
-    if owners <= 1 {
-        return Err(Error::Conflict(format!(
-            "{} is the last owner of {}; make someone else an owner first",
-            member.user_id, org.name
-        )));
+    Ok(owners <= 1)
+}
+
+/// The refusal of a change that would leave `orgs` without an owner.
+fn last_owner_of(user_id: Uuid, orgs: &[String]) -> Error {
+    Error::Conflict(format!(
+        "{user_id} is the last owner of {}; make someone else an owner first",
+        orgs.join(", ")
+    ))
+}
+
+/// Refuses a change that would leave the locked `org` without an owner:
+/// `member` is an owner and the only one.
+async fn keep_an_owner(conn: &impl ConnectionTrait, org: &org::Model, member: &OrgMember) -> Result<()> {
+    if last_owner(conn, org, member).await? {
+        return Err(last_owner_of(member.user_id, std::slice::from_ref(&org.name)));
     }
     Ok(())
+}
+
+/// Refuses deleting the account `user_id` while it is the last owner of an
+/// organisation, naming every such organisation. Locks the organisations it
+/// owns (in name order) and reads its roles after the locks.
+pub(crate) async fn keep_owners_of(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<()> {
+    let owned = org_member::Entity::find()
+        .filter(org_member::Column::UserId.eq(user_id))
+        .filter(org_member::Column::Role.eq(role::OWNER))
+        .find_also_related(org::Entity)
+        .order_by_asc(org::Column::Name)
+        .all(conn)
+        .await?;
+    let mut last = Vec::new();
+    for org in owned.into_iter().filter_map(|(_, org)| org) {
+        let org = lock_org(conn, &org.name).await?;
+        if let Some(member) = org_member::Entity::find_by_id((org.id, user_id))
+            .one(conn)
+            .await?
+            && last_owner(conn, &org, &member).await?
+        {
+            last.push(org.name);
+        }
+    }
+    if last.is_empty() {
+        Ok(())
+    } else {
+        Err(last_owner_of(user_id, &last))
+    }
 }
 
 impl Auth {

@@ -348,7 +348,8 @@ impl Auth {
     }
 
     /// Sets an account's status, with a reason and an end for suspensions.
-    /// Suspending or deleting revokes every session of the user.
+    /// Suspending or deleting revokes every session of the user. Deleting is
+    /// a `Conflict` while the user is the last owner of an organisation.
     pub async fn set_status(
         &self,
         ctx: &Context,
@@ -369,6 +370,9 @@ impl Auth {
         let now = OffsetDateTime::now_utc();
         let txn = plinth_db::begin_write(&self.db).await?;
         let mut active: user::ActiveModel = find_user(&txn, id).await?.into();
+        if new_status == status::DELETED {
+            crate::orgs::keep_owners_of(&txn, id).await?;
+        }
         active.status = Set(new_status.to_owned());
         active.status_reason = Set(reason);
         active.status_until = Set(until);

@@ -617,3 +617,41 @@ plinth_db::db_test!(
         assert_eq!(expect(&app, get("/v1/orgs/acme", &olivia), StatusCode::OK).await, before);
     }
 );
+
+plinth_db::db_test!(
+    async fn deleting_the_last_owner_of_an_organisation_is_409(db) {
+        let (auth, users) = auth_with(&db, config()).await;
+        let app = app!(auth);
+        let root = sign_in(&app, "root").await;
+        let olivia = sign_in(&app, "olivia").await;
+        for name in ["beta", "acme", "gamma"] {
+            expect(&app, post("/v1/orgs", &olivia, json!({"name": name})), StatusCode::CREATED).await;
+        }
+        // In gamma olivia has a fellow owner; in acme pat is only a member.
+        expect(&app, post("/v1/orgs/gamma/members", &olivia, json!({"user_id": users.pat, "role": "owner"})), StatusCode::CREATED).await;
+        expect(&app, post("/v1/orgs/acme/members", &olivia, json!({"user_id": users.pat})), StatusCode::CREATED).await;
+        let status_uri = format!("/v1/users/{}/status", users.olivia);
+        let body = expect(&app, put(&status_uri, &root, json!({"status": "deleted"})), StatusCode::CONFLICT).await;
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.contains("last owner") && detail.contains("acme, beta") && !detail.contains("gamma"), "{body}");
+        // Nothing changed: the account, its session and its memberships are as they were.
+        let me = expect(&app, get("/v1/users/me", &olivia), StatusCode::OK).await;
+        assert_eq!(me["status"], "pending_verification");
+        let mine = expect(&app, get("/v1/orgs", &olivia), StatusCode::OK).await;
+        assert_eq!(mine["orgs"].as_array().map(Vec::len), Some(3));
+        // Suspending is not deleting: the organisations keep their owner.
+        expect(&app, put(&status_uri, &root, json!({"status": "suspended"})), StatusCode::OK).await;
+        expect(&app, put(&status_uri, &root, json!({"status": "active"})), StatusCode::OK).await;
+        // Once someone else owns acme and beta, the account can be deleted.
+        for org in ["acme", "beta"] {
+            let uri = format!("/v1/orgs/{org}/members");
+            if org == "acme" {
+                expect(&app, put(&format!("{uri}/{}", users.pat), &root, json!({"role": "owner"})), StatusCode::OK).await;
+            } else {
+                expect(&app, post(&uri, &root, json!({"user_id": users.pat, "role": "owner"})), StatusCode::CREATED).await;
+            }
+        }
+        let deleted = expect(&app, put(&status_uri, &root, json!({"status": "deleted"})), StatusCode::OK).await;
+        assert_eq!(deleted["status"], "deleted");
+    }
+);

@@ -67,10 +67,13 @@ pub struct StatusChange {
     pub until: Option<OffsetDateTime>,
 }
 
-/// Suspend, reactivate or delete a user (scope `auth:manage-user:<id>`).
+/// Suspend, reactivate or delete a user (scope `auth:manage-user:<id>`). The
+/// last owner of an organisation cannot be deleted.
 #[utoipa::path(put, path = "/v1/users/{id}/status", tag = "auth", params(("id" = Uuid, Path, description = "User id")),
     request_body = StatusChange,
-    responses((status = 200, description = "The user", body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, description = "The user", body = Object), (status = 403, body = Problem),
+              (status = 409, description = "Last owner of the organisations named", body = Problem),
+              (status = 422, body = Problem)))]
 pub async fn set_status(
     auth: web::Data<Auth>,
     who: Authenticated,
