@@ -58,3 +58,7 @@ bench-files:
 # Task queue on PostgreSQL beside graphile-worker (from npm), alternating rounds: batch enqueue, end-to-end, enqueue-to-start latency (JOBS=100000, ROUNDS=3 by default).
 bench-queue:
     bash crates/task-queue/bench/run.sh
+
+# The queue's claim and completion SQL alone under pgbench, no client: the ceiling of bench-queue's end-to-end run.
+bench-queue-ceiling:
+    bash crates/task-queue/bench/ceiling.sh

@@ -6,7 +6,10 @@
 #   crates/task-queue/bench/run.sh            # 100,000 jobs, 3 rounds
 #   JOBS=20000 ROUNDS=1 crates/task-queue/bench/run.sh
 #
-# Needs cargo, node and npm (graphile-worker is installed from npm into a
+# Each round also runs bench/ceiling.sh: plinth's claim and completion SQL
+# under pgbench with no client, the most any client could reach.
+#
+# Needs cargo, pgbench, node and npm (graphile-worker is installed from npm into a
 # temporary directory) and PostgreSQL at PLINTH_BENCH_POSTGRES_URL. Both
 # connect without TLS by default, as graphile-worker's pg client does.
 set -euo pipefail
@@ -38,6 +41,8 @@ for round in $(seq 1 "$rounds"); do
   echo "==> round $round: graphile-worker $graphile_version ($jobs jobs)"
   psql "$admin_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
   (cd "$work" && DATABASE_URL="$db_url" JOBS="$jobs" node graphile.mjs) | tee -a "$work/graphile.txt"
+  echo "==> round $round: plinth's claim and completion SQL alone under pgbench ($jobs jobs)"
+  PLINTH_BENCH_POSTGRES_URL="${admin_url%%\?*}" JOBS="$jobs" bash "$here/ceiling.sh" | tee -a "$work/ceiling.txt"
 done
 
 # The median of every value of key $1 in file $2.
@@ -47,10 +52,12 @@ echo "==> comparison: medians of $rounds rounds"
 awk -v pe="$(median e2e_jobs_per_sec "$work/plinth.txt")" -v ge="$(median e2e_jobs_per_sec "$work/graphile.txt")" \
     -v pq="$(median enqueue_jobs_per_sec "$work/plinth.txt")" -v gq="$(median enqueue_jobs_per_sec "$work/graphile.txt")" \
     -v pl="$(median latency_p50_ms "$work/plinth.txt")" -v gl="$(median latency_p50_ms "$work/graphile.txt")" \
-    -v pp="$(median latency_p99_ms "$work/plinth.txt")" -v gp="$(median latency_p99_ms "$work/graphile.txt")" 'BEGIN {
+    -v pp="$(median latency_p99_ms "$work/plinth.txt")" -v gp="$(median latency_p99_ms "$work/graphile.txt")" \
+    -v pc="$(median ceiling_jobs_per_sec "$work/ceiling.txt")" 'BEGIN {
   printf "%-28s %14s %14s %8s\n", "", "plinth", "graphile", "ratio"
   printf "%-28s %14d %14d %7.2fx\n", "enqueue (jobs/s)", pq, gq, pq / gq
   printf "%-28s %14d %14d %7.2fx\n", "end-to-end (jobs/s)", pe, ge, pe / ge
+  printf "%-28s %14d %14d %7.2fx\n", "  its SQL alone (pgbench)", pc, ge, pc / ge
   printf "%-28s %14.2f %14.2f\n", "enqueue->start p50 (ms)", pl, gl
   printf "%-28s %14.2f %14.2f\n", "enqueue->start p99 (ms)", pp, gp
   printf "end_to_end_ratio=%.2f\n", pe / ge
