@@ -1,9 +1,9 @@
 //! Organisations and their members. Every organisation keeps at least one
 //! owner: the last owner cannot leave, be removed or be demoted, nor have
-//! their account deleted. Each change first bumps the organisation's
-//! `updated_at`, which takes a write lock on its row (the database on
-//! SQLite), so concurrent changes to one organisation run one after the
-//! other and owner counts cannot race.
+//! their account deleted (a deleted account no longer counts as an owner).
+//! Each change first bumps the organisation's `updated_at`, which takes a
+//! write lock on its row (the database on SQLite), so concurrent changes to
+//! one organisation run one after the other and owner counts cannot race.
 //!
 //! Changes to the members, invitations and teams are made on an
 //! [`Authority`]. A member acting on their own authority must be an owner or
@@ -21,8 +21,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::entity::{org, org_member, team, team_member};
-use crate::users::{find_user, normalize_email};
+use crate::entity::{org, org_member, team, team_member, user};
+use crate::users::{find_user, normalize_email, status};
 use crate::{Auth, Error, Result, text};
 
 /// Roles a member can have in an organisation, stored as strings.
@@ -286,17 +286,25 @@ pub(crate) async fn insert_member(
     Ok(member)
 }
 
-/// Whether `member` is an owner of the locked `org` and the only one.
+/// Whether `member` is an owner of the locked `org` and no other owner's
+/// account remains (a deleted account does not count as an owner).
 async fn last_owner(conn: &impl ConnectionTrait, org: &org::Model, member: &OrgMember) -> Result<bool> {
     if member.role != role::OWNER {
         return Ok(false);
     }
-    let owners = org_member::Entity::find()
+    let live = Query::select()
+        .column(user::Column::Id)
+        .from(user::Entity)
+        .and_where(Expr::col(user::Column::Status).ne(status::DELETED))
+        .to_owned();
+    let others = org_member::Entity::find()
         .filter(org_member::Column::OrgId.eq(org.id))
         .filter(org_member::Column::Role.eq(role::OWNER))
+        .filter(org_member::Column::UserId.ne(member.user_id))
+        .filter(org_member::Column::UserId.in_subquery(live))
         .count(conn)
         .await?;
-    Ok(owners <= 1)
+    Ok(others == 0)
 }
 
 /// The refusal of a change that would leave `orgs` without an owner.

@@ -653,5 +653,12 @@ plinth_db::db_test!(
         }
         let deleted = expect(&app, put(&status_uri, &root, json!({"status": "deleted"})), StatusCode::OK).await;
         assert_eq!(deleted["status"], "deleted");
+        // A deleted account no longer counts as an owner: pat is now gamma's last owner.
+        let pat = sign_in(&app, "pat").await;
+        let body = expect(&app, post("/v1/orgs/gamma/leave", &pat, json!({})), StatusCode::CONFLICT).await;
+        assert!(body["detail"].as_str().is_some_and(|d| d.contains("last owner of gamma")), "{body}");
+        expect(&app, delete(&format!("/v1/orgs/gamma/members/{}", users.olivia), &pat), StatusCode::NO_CONTENT).await;
+        let list = expect(&app, get("/v1/orgs/gamma/members", &pat), StatusCode::OK).await;
+        assert_eq!(members(&list), vec![member(users.pat, "owner")]);
     }
 );
