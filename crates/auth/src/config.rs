@@ -110,7 +110,7 @@ pub struct AuthConfig {
     pub mfa: crate::mfa::MfaConfig,
     /// Organisations: invitation lifetime.
     pub orgs: crate::orgs::OrgConfig,
-    /// Request rate limits for sign-in, refresh and token endpoints.
+    /// Request rate limits for sign-in, refresh, password-change and token endpoints.
     pub rate_limit: crate::rate_limit::RateLimitConfig,
 }
 

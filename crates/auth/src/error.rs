@@ -9,6 +9,10 @@ pub enum Error {
     /// Credentials are missing, malformed, wrong, expired or revoked.
     #[error("{0}")]
     Unauthenticated(String),
+    /// The caller is authenticated, but the proof it gave for a change (such
+    /// as the current password) is wrong.
+    #[error("{0}")]
+    WrongProof(String),
     /// The principal lacks the scopes named.
     #[error("missing scopes: {}", .0.join(", "))]
     Forbidden(Vec<String>),

@@ -179,8 +179,9 @@ impl Auth {
         Ok(())
     }
 
-    /// Changes a password after checking the current one, and revokes every
-    /// other session of the user (`keep` stays signed in).
+    /// Changes a password after checking the current one (`WrongProof` when
+    /// it is wrong), and revokes every other session of the user (`keep`
+    /// stays signed in).
     pub async fn change_password(
         &self,
         ctx: &Context,
@@ -194,7 +195,7 @@ impl Auth {
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {user_id}")))?;
         if !self.hasher.verify(current, &cred.password_hash).await?.ok {
-            return Err(Error::Unauthenticated("current password is wrong".into()));
+            return Err(Error::WrongProof("current password is wrong".into()));
         }
         self.set_password(ctx, user_id, new, false).await?;
         self.sessions

@@ -1,5 +1,5 @@
-//! In-memory, keyed rate limits for the sign-in, refresh and token endpoints,
-//! per client IP and per account.
+//! In-memory, keyed rate limits for the sign-in, refresh, password-change
+//! and token endpoints, per client IP and per account.
 //!
 //! Each key has a token bucket kept as one instant (the generic cell rate
 //! algorithm): a bucket holds `burst` requests and refills at `per_minute`.
@@ -38,7 +38,7 @@ impl Rate {
 pub struct EndpointLimits {
     /// Per client IP address.
     pub per_ip: Rate,
-    /// Per account (login name, session or token owner).
+    /// Per account (the login name at sign-in, else the user or client).
     pub per_account: Rate,
 }
 
@@ -48,8 +48,13 @@ pub struct EndpointLimits {
 pub struct RateLimitConfig {
     /// Signing in with a password (and second factor).
     pub login: EndpointLimits,
-    /// Exchanging a refresh token.
+    /// Exchanging a refresh token. Only `per_ip` applies: the session a
+    /// refresh token belongs to is known only once the exchange has looked
+    /// it up, and the token itself (256 random bits) cannot be guessed.
     pub refresh: EndpointLimits,
+    /// Changing the password, which checks the current one; per account is
+    /// per user.
+    pub password: EndpointLimits,
     /// Issuing tokens (API tokens, client credentials).
     pub token: EndpointLimits,
     /// Most keys one limiter remembers.
@@ -67,6 +72,10 @@ impl Default for RateLimitConfig {
                 per_ip: Rate::new(120, 30),
                 per_account: Rate::new(30, 10),
             },
+            password: EndpointLimits {
+                per_ip: Rate::new(30, 10),
+                per_account: Rate::new(10, 5),
+            },
             token: EndpointLimits {
                 per_ip: Rate::new(60, 20),
                 per_account: Rate::new(30, 10),
@@ -83,6 +92,8 @@ pub enum Endpoint {
     Login,
     /// Refresh-token exchange.
     Refresh,
+    /// Password change.
+    Password,
     /// Token issuance.
     Token,
 }
@@ -184,6 +195,7 @@ impl Pair {
 pub struct RateLimits {
     login: Pair,
     refresh: Pair,
+    password: Pair,
     token: Pair,
 }
 
@@ -193,6 +205,7 @@ impl RateLimits {
         Self {
             login: Pair::new(config.login, config.max_keys),
             refresh: Pair::new(config.refresh, config.max_keys),
+            password: Pair::new(config.password, config.max_keys),
             token: Pair::new(config.token, config.max_keys),
         }
     }
@@ -201,6 +214,7 @@ impl RateLimits {
         match endpoint {
             Endpoint::Login => &self.login,
             Endpoint::Refresh => &self.refresh,
+            Endpoint::Password => &self.password,
             Endpoint::Token => &self.token,
         }
     }

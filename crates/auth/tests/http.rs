@@ -3,6 +3,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, test, web};
+use plinth_auth::rate_limit::{EndpointLimits, Rate, RateLimitConfig};
 use plinth_auth::users::NewUser;
 use plinth_auth::{Auth, AuthConfig, Role};
 use plinth_events::Context;
@@ -12,18 +13,21 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "correct horse battery";
 
 async fn auth_for(db: &sea_orm::DatabaseConnection) -> Auth {
-    plinth_db::migrate::up(db, &plinth_auth::testing::migrators())
-        .await
-        .expect("migrate");
-    let auth = Auth::new(
-        db.clone(),
+    auth_with(
+        db,
         AuthConfig {
             role_cache_ms: 0,
             ..AuthConfig::default()
         },
     )
     .await
-    .expect("auth");
+}
+
+async fn auth_with(db: &sea_orm::DatabaseConnection, config: AuthConfig) -> Auth {
+    plinth_db::migrate::up(db, &plinth_auth::testing::migrators())
+        .await
+        .expect("migrate");
+    let auth = Auth::new(db.clone(), config).await.expect("auth");
     auth.create_user(
         &Context::default(),
         NewUser {
@@ -309,5 +313,40 @@ plinth_db::db_test!(
         assert_eq!(clients["clients"], json!([]));
         let (_, _, roles) = call(&app, test::TestRequest::get().uri("/v1/roles").insert_header(bearer(&admin))).await;
         assert_eq!(roles["roles"], json!([]));
+    }
+);
+
+plinth_db::db_test!(
+    async fn a_wrong_current_password_is_403_and_changes_are_rate_limited_per_account(db) {
+        let tight = EndpointLimits { per_ip: Rate::new(0, 0), per_account: Rate::new(1, 2) };
+        let config = AuthConfig { rate_limit: RateLimitConfig { password: tight, ..RateLimitConfig::default() }, ..AuthConfig::default() };
+        let auth = auth_with(&db, config).await;
+        let app = app!(auth);
+        let pat = sign_in(&app, "pat").await;
+        let other = sign_in(&app, "pat").await;
+        let change = |token: &str, current: &str| {
+            test::TestRequest::post()
+                .uri("/v1/users/me/password")
+                .insert_header(bearer(token))
+                .set_json(json!({"current_password": current, "new_password": "another long password"}))
+        };
+        let (status, headers, body) = call(&app, change(&pat, "not the password")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["type"], "urn:plinth:problem:wrong-proof");
+        assert!(headers.get(header::WWW_AUTHENTICATE).is_none(), "the caller is signed in");
+        let (status, _, _) = call(&app, change(&pat, "still not it")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // The account's budget is spent: even the right password waits.
+        let (status, headers, body) = call(&app, change(&pat, PASSWORD)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(headers.get(header::RETRY_AFTER).is_some());
+        // Nothing changed: the other session lives and the old password still works.
+        let (status, _, _) = call(&app, test::TestRequest::get().uri("/v1/auth/whoami").insert_header(bearer(&other))).await;
+        assert_eq!(status, StatusCode::OK);
+        sign_in(&app, "pat").await;
+        // Another account has its own budget.
+        let root = sign_in(&app, "root").await;
+        let (status, _, body) = call(&app, change(&root, PASSWORD)).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     }
 );

@@ -11,6 +11,7 @@ impl From<Error> for Problem {
             Error::Invalid(msg) => Problem::invalid(msg),
             Error::Unauthenticated(msg) => Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", msg)
                 .with_header("www-authenticate", r#"Bearer realm="plinth""#),
+            Error::WrongProof(msg) => Problem::new(StatusCode::FORBIDDEN, "wrong-proof", msg),
             Error::Forbidden(missing) => Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",

@@ -99,14 +99,18 @@ pub struct PasswordChange {
 }
 
 /// Change the caller's password; every other session of the caller ends.
+/// Rate limited per IP and per account.
 #[utoipa::path(post, path = "/v1/users/me/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 204, description = "Changed"), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204, description = "Changed"), (status = 401, body = Problem),
+              (status = 403, description = "Wrong current password, or not a session", body = Problem),
+              (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn change_password(
     auth: web::Data<Auth>,
     who: Authenticated,
     body: web::Json<PasswordChange>,
 ) -> Reply {
     let id = session_user(&who)?;
+    rate_limit(&auth, Endpoint::Password, &who.request, Some(&id.to_string()))?;
     auth.change_password(
         &who.context(),
         id,
