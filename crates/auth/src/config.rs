@@ -1,5 +1,7 @@
 //! Settings of the auth crate.
 
+use std::net::IpAddr;
+
 use plinth_sessions::SessionConfig;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +114,12 @@ pub struct AuthConfig {
     pub orgs: crate::orgs::OrgConfig,
     /// Request rate limits for sign-in, refresh, password-change and token endpoints.
     pub rate_limit: crate::rate_limit::RateLimitConfig,
+    /// Addresses of the reverse proxies in front of the server (default:
+    /// none). A request whose peer is one of them is taken to come from the
+    /// right-most `X-Forwarded-For` entry that is not; other requests come
+    /// from their peer, whatever they claim. The client address keys the
+    /// per-IP rate limits and is recorded with sessions and events.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for AuthConfig {
@@ -127,6 +135,7 @@ impl Default for AuthConfig {
             mfa: crate::mfa::MfaConfig::default(),
             orgs: crate::orgs::OrgConfig::default(),
             rate_limit: crate::rate_limit::RateLimitConfig::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -350,3 +350,43 @@ plinth_db::db_test!(
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     }
 );
+
+plinth_db::db_test!(
+    async fn forwarded_addresses_are_believed_only_from_trusted_proxies(db) {
+        let one_per_ip = EndpointLimits { per_ip: Rate::new(1, 1), per_account: Rate::new(0, 0) };
+        let config = AuthConfig {
+            trusted_proxies: vec!["10.0.0.1".parse().expect("address")],
+            rate_limit: RateLimitConfig { login: one_per_ip, ..RateLimitConfig::default() },
+            ..AuthConfig::default()
+        };
+        let auth = auth_with(&db, config).await;
+        let app = app!(auth);
+        let login = |peer: &str, forwarded: &str, who: &str, password: &str| {
+            test::TestRequest::post()
+                .uri("/v1/auth/login")
+                .peer_addr(peer.parse().expect("peer"))
+                .insert_header(("x-forwarded-for", forwarded))
+                .set_json(json!({"login": who, "password": password}))
+        };
+        let attempt = |peer: &str, forwarded: &str| login(peer, forwarded, "nobody", "wrong password!");
+        // An untrusted peer's X-Forwarded-For is ignored: its attempts share the peer's bucket.
+        assert_eq!(call(&app, attempt("192.0.2.10:5000", "198.51.100.1")).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, attempt("192.0.2.10:5001", "198.51.100.2")).await.0, StatusCode::TOO_MANY_REQUESTS);
+        // Behind the trusted proxy each forwarded client has its own bucket.
+        assert_eq!(call(&app, attempt("10.0.0.1:6000", "198.51.100.3")).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, attempt("10.0.0.1:6000", "198.51.100.4")).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, attempt("10.0.0.1:6001", "198.51.100.3")).await.0, StatusCode::TOO_MANY_REQUESTS);
+        // A forged entry left of the one the proxy appended buys no fresh bucket.
+        assert_eq!(call(&app, attempt("10.0.0.1:6000", "203.0.113.50, 198.51.100.4")).await.0, StatusCode::TOO_MANY_REQUESTS);
+        // Sessions record the client address found the same way.
+        let (status, _, body) = call(&app, login("10.0.0.1:6000", "198.51.100.5", "pat", PASSWORD)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let pat = body["tokens"]["access_token"].as_str().expect("token").to_owned();
+        let (status, _, _) = call(&app, login("192.0.2.20:7000", "198.51.100.6", "pat", PASSWORD)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, _, sessions) = call(&app, test::TestRequest::get().uri("/v1/auth/sessions").insert_header(bearer(&pat))).await;
+        let mut ips: Vec<&str> = sessions["sessions"].as_array().expect("sessions").iter().filter_map(|s| s["ip"].as_str()).collect();
+        ips.sort_unstable();
+        assert_eq!(ips, ["192.0.2.20", "198.51.100.5"]);
+    }
+);

@@ -15,7 +15,8 @@ fn configured_limits_are_enforced_per_endpoint() {
             }
         },
         "mfa": { "key": "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=" },
-        "orgs": { "invitation_secs": 3600 }
+        "orgs": { "invitation_secs": 3600 },
+        "trusted_proxies": ["10.0.0.1", "2001:db8::1"]
     }))
     .expect("config");
     assert_eq!(config.rate_limit.login.per_ip, Rate::new(2, 2));
@@ -25,6 +26,11 @@ fn configured_limits_are_enforced_per_endpoint() {
         "unnamed sections keep defaults"
     );
     assert_eq!(config.orgs.invitation_secs, 3600);
+    assert_eq!(config.trusted_proxies.len(), 2);
+    assert!(
+        AuthConfig::default().trusted_proxies.is_empty(),
+        "no proxy is trusted by default"
+    );
     assert!(config.mfa.key.is_some());
     assert!(
         !format!("{config:?}").contains("KioqKioq"),
@@ -67,6 +73,7 @@ fn malformed_sections_are_refused() {
         serde_json::json!({ "rate_limit": { "login": { "per_ip": { "per_minute": 1 } } } }),
         serde_json::json!({ "rate_limit": { "logins": {} } }),
         serde_json::json!({ "orgs": { "invitation_days": 7 } }),
+        serde_json::json!({ "trusted_proxies": ["proxy.internal"] }),
     ] {
         assert!(
             serde_json::from_value::<AuthConfig>(bad.clone()).is_err(),

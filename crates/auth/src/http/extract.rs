@@ -3,6 +3,7 @@
 //! `RequestInfo` carries the request's id, address and user agent for events.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -26,7 +27,9 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
-    /// The details of `req`.
+    /// The details of `req`; the client address is the peer's, or behind a
+    /// proxy listed in `trusted_proxies` of the registered [`Auth`], the one
+    /// it forwarded.
     pub fn of(req: &HttpRequest) -> Self {
         let header = |name: &str| {
             req.headers()
@@ -36,7 +39,7 @@ impl RequestInfo {
         };
         Self {
             request_id: header("x-request-id"),
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ip: client_ip(req).map(|ip| ip.to_string()),
             user_agent: header(header::USER_AGENT.as_str()),
         }
     }
@@ -50,6 +53,44 @@ impl RequestInfo {
             user_agent: self.user_agent.clone(),
         }
     }
+}
+
+/// The client address of `req`: its peer's, unless the peer is a trusted
+/// proxy, in which case the one that proxy forwarded.
+fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip().to_canonical();
+    let Some(auth) = req.app_data::<web::Data<Auth>>() else {
+        return Some(peer);
+    };
+    let trusted = &auth.config().trusted_proxies;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(forwarded_client(peer, &forwarded.join(","), trusted))
+}
+
+/// The right-most entry of the `X-Forwarded-For` list `forwarded` that is not
+/// in `trusted` (each proxy appends the address it received the request
+/// from, so entries left of it may be forged); `peer` when every entry is
+/// trusted or that entry is not an address.
+fn forwarded_client(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+    forwarded
+        .rsplit(',')
+        .map(|entry| {
+            let entry = entry.trim();
+            entry
+                .parse::<IpAddr>()
+                .or_else(|_| entry.parse::<SocketAddr>().map(|a| a.ip()))
+                .map(|ip| ip.to_canonical())
+        })
+        .find(|entry| !matches!(entry, Ok(ip) if trusted.contains(ip)))
+        .and_then(Result::ok)
+        .unwrap_or(peer)
 }
 
 impl FromRequest for RequestInfo {
@@ -121,5 +162,46 @@ impl FromRequest for Authenticated {
                 .map_err(Problem::from)?;
             Ok(Self { principal, request })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("address")
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_untrusted_forwarded_entry() {
+        let peer = ip("10.0.0.1");
+        let trusted = [peer, ip("10.0.0.2")];
+        let client = |forwarded| forwarded_client(peer, forwarded, &trusted);
+        assert_eq!(client("198.51.100.7"), ip("198.51.100.7"));
+        assert_eq!(
+            client("203.0.113.9, 198.51.100.7"),
+            ip("198.51.100.7"),
+            "a forged entry on the left is ignored"
+        );
+        assert_eq!(
+            client("198.51.100.7, 10.0.0.2"),
+            ip("198.51.100.7"),
+            "trusted hops are skipped"
+        );
+        assert_eq!(
+            client("198.51.100.7:4711"),
+            ip("198.51.100.7"),
+            "a port is dropped"
+        );
+        assert_eq!(client("[2001:db8::1]:443"), ip("2001:db8::1"));
+        assert_eq!(client("::ffff:198.51.100.7"), ip("198.51.100.7"));
+        assert_eq!(client(""), peer, "no header");
+        assert_eq!(client("10.0.0.2"), peer, "only trusted hops");
+        assert_eq!(
+            client("198.51.100.7, unknown"),
+            peer,
+            "the right-most untrusted entry is malformed"
+        );
     }
 }
