@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::completed::{self, Returned};
 use crate::resolve::Resolved;
+use crate::state::Reason;
 use crate::store::{begin, lock_tasks};
 use crate::transition::{Outcome, end_run};
 use crate::{Error, Queue, Result, Task, WorkerRef, metrics, validate};
@@ -128,6 +129,22 @@ impl Queue {
             .into_iter()
             .map(|id| id.and_then(|id| changed.remove(&id)))
             .collect())
+    }
+
+    /// An in-process handler's outcome as it can be stored: a result the
+    /// queue would refuse (too large, NUL characters) becomes
+    /// exception/internal-error saying why, so that one bad result does not
+    /// fail the batch it is stored with.
+    pub(crate) fn storable(&self, outcome: Outcome) -> Outcome {
+        if let Outcome::Completed { result: Some(result) } = &outcome
+            && let Err(error) = validate::json("result", result, self.config().max_payload_bytes)
+        {
+            return Outcome::Exception {
+                reason: Reason::InternalError,
+                error: Some(format!("the handler's result cannot be stored: {error}")),
+            };
+        }
+        outcome
     }
 
     /// Validates a report: a reason workers may give, a result within the

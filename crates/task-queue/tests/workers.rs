@@ -89,6 +89,43 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn an_unstorable_result_fails_only_its_own_task(db) {
+        let q = queue(&db, Config { max_payload_bytes: 1_000, ..config() }).await;
+        let workers = Workers::new(&q)
+            .handle("answer", |job: Job| async move {
+                Ok(match job.payload().as_str() {
+                    Some("big") => json!("x".repeat(2_000)),
+                    Some("nul") => json!({ "text": "a\u{0}b" }),
+                    _ => job.payload().clone(),
+                })
+            })
+            .queue("q", 8)
+            .options(WorkerOptions { completion_batch: 100, ..fast() })
+            .start()
+            .expect("start");
+        let mut fine = Vec::new();
+        for i in 0..20 {
+            fine.push(q.create(&ctx(), NewTask::new("q", "answer", json!({ "i": i }))).await.expect("fine").id);
+        }
+        let big = q.create(&ctx(), NewTask::new("q", "answer", json!("big"))).await.expect("big").id;
+        let nul = q.create(&ctx(), NewTask::new("q", "answer", json!("nul"))).await.expect("nul").id;
+        let mut all = fine.clone();
+        all.extend([big, nul]);
+        settle(&q, &all, Duration::from_secs(10)).await;
+        workers.shutdown(Duration::from_secs(1)).await.expect("shutdown");
+        for id in fine {
+            let task = q.task(id).await.expect("task");
+            assert_eq!((task.state, task.attempts), (TaskState::Completed, 1), "stored with the bad ones, once");
+        }
+        for id in [big, nul] {
+            let task = q.task(id).await.expect("task");
+            assert_eq!((task.state, task.reason, task.attempts), (TaskState::Exception, Some(Reason::InternalError), 1));
+            assert!(task.error.as_deref().is_some_and(|e| e.contains("cannot be stored")), "{:?}", task.error);
+        }
+    }
+);
+
+plinth_db::db_test!(
     async fn retryable_errors_retry_with_backoff_until_success(db) {
         let q = queue(&db, config()).await;
         let workers = Workers::new(&q)
