@@ -195,7 +195,7 @@ impl Queue {
         lease: Option<Duration>,
     ) -> Result<Vec<Task>> {
         let now = self.now();
-        let until = now + duration(lease.unwrap_or(self.config().lease));
+        let until = now.saturating_add(duration(lease.unwrap_or(self.config().lease)));
         let mut held = Vec::with_capacity(ids.len());
         for chunk in id_chunks(ids) {
             let tasks = task::Entity::update_many()

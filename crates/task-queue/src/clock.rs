@@ -63,6 +63,12 @@ pub(crate) fn db_time(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(micros * 1_000 + 1).unwrap_or(t)
 }
 
+/// The time `age` before `now`, when it is a storable time (1970 or later);
+/// `None` when nothing stored can be that old.
+pub(crate) fn before(now: OffsetDateTime, age: std::time::Duration) -> Option<OffsetDateTime> {
+    now.checked_sub(duration(age)).filter(|t| t.year() >= 1970)
+}
+
 /// Converts a standard duration to a `time` duration, saturating.
 pub(crate) fn duration(d: std::time::Duration) -> Duration {
     Duration::try_from(d).unwrap_or(Duration::MAX)

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::clock::duration;
+use crate::clock::before;
 use crate::entity::{artifact, group, indexed, namespace, run, task, worker};
 use crate::state::{Reason, TaskState};
 use crate::store::{begin, in_ids};
@@ -153,26 +153,28 @@ impl Queue {
     pub async fn prune(&self) -> Result<u64> {
         let now = self.now();
         let retention = self.config().retention;
-        let mut stale = Condition::any()
-            .add(
+        let mut stale = Condition::any().add(
+            Condition::all()
+                .add(task::Column::State.is_in([
+                    TaskState::Completed,
+                    TaskState::Failed,
+                    TaskState::Exception,
+                ]))
+                .add(task::Column::Expires.lt(now)),
+        );
+        let completed_before = before(now, retention.completed);
+        if let Some(cutoff) = completed_before {
+            stale = stale.add(
                 Condition::all()
                     .add(task::Column::State.eq(TaskState::Completed))
-                    .add(task::Column::ResolvedAt.lt(now - duration(retention.completed))),
-            )
-            .add(
-                Condition::all()
-                    .add(task::Column::State.is_in([
-                        TaskState::Completed,
-                        TaskState::Failed,
-                        TaskState::Exception,
-                    ]))
-                    .add(task::Column::Expires.lt(now)),
+                    .add(task::Column::ResolvedAt.lt(cutoff)),
             );
-        if let Some(failed) = retention.failed {
+        }
+        if let Some(cutoff) = retention.failed.and_then(|failed| before(now, failed)) {
             stale = stale.add(
                 Condition::all()
                     .add(task::Column::State.is_in([TaskState::Failed, TaskState::Exception]))
-                    .add(task::Column::ResolvedAt.lt(now - duration(failed))),
+                    .add(task::Column::ResolvedAt.lt(cutoff)),
             );
         }
         let batch = Ord::max(self.config().maintenance_batch, 1);
@@ -220,20 +222,22 @@ impl Queue {
             .filter(worker::Column::Expires.lt(now))
             .exec(db)
             .await?;
-        let members = Query::select()
-            .expr(Expr::val(1))
-            .from(task::Entity)
-            .and_where(
-                Expr::col((task::Entity, task::Column::TaskGroupId))
-                    .equals((group::Entity, group::Column::Id)),
-            )
-            .to_owned();
-        let empty = Query::delete()
-            .from_table(group::Entity)
-            .and_where(Expr::col(group::Column::CreatedAt).lt(now - duration(retention.completed)))
-            .and_where(Expr::exists(members).not())
-            .to_owned();
-        db.execute(&empty).await?;
+        if let Some(cutoff) = completed_before {
+            let members = Query::select()
+                .expr(Expr::val(1))
+                .from(task::Entity)
+                .and_where(
+                    Expr::col((task::Entity, task::Column::TaskGroupId))
+                        .equals((group::Entity, group::Column::Id)),
+                )
+                .to_owned();
+            let empty = Query::delete()
+                .from_table(group::Entity)
+                .and_where(Expr::col(group::Column::CreatedAt).lt(cutoff))
+                .and_where(Expr::exists(members).not())
+                .to_owned();
+            db.execute(&empty).await?;
+        }
         Ok(total)
     }
 

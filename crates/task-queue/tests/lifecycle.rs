@@ -359,6 +359,14 @@ plinth_db::db_test!(
         clock.advance(Duration::hours(2));
         assert_eq!(q.prune().await.expect("prune"), 15);
         assert_eq!(q.dead_letters(None, None, 100).await.expect("dead").items.len(), 5, "dead letters are kept");
+
+        // Retention beyond any representable time keeps everything.
+        let forever = std::time::Duration::MAX;
+        let config = Config { retention: Retention { completed: forever, failed: Some(forever) }, ..Config::default() };
+        let (q, _) = manual(&db, config).await;
+        assert_eq!(q.prune().await.expect("prune"), 0);
+        assert_eq!(q.maintain().await.expect("maintain").pruned, 0);
+        assert_eq!(q.dead_letters(None, None, 100).await.expect("dead").items.len(), 5);
     }
 );
 
