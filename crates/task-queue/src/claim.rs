@@ -77,6 +77,19 @@ pub struct Claim {
 }
 
 impl Claim {
+    /// Refuses a claim naming an invalid queue, worker or task type, or too
+    /// many task types.
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate::queue_name(&self.queue)?;
+        self.worker.validate()?;
+        validate::at_most(
+            "task types in a claim",
+            self.task_types.len(),
+            validate::MAX_CLAIM_TYPES,
+        )?;
+        self.task_types.iter().try_for_each(|t| validate::task_type(t))
+    }
+
     /// A claim of up to `count` tasks of any type from `queue` by `worker`.
     pub fn new(queue: impl Into<String>, worker: WorkerRef, count: usize) -> Self {
         Self {
@@ -94,16 +107,7 @@ impl Queue {
     /// earliest run-at, then id. Tasks past their deadline are left for the
     /// deadline sweep. Concurrent claimers never receive the same task.
     pub async fn claim(&self, claim: &Claim) -> Result<Vec<Task>> {
-        validate::queue_name(&claim.queue)?;
-        claim.worker.validate()?;
-        validate::at_most(
-            "task types in a claim",
-            claim.task_types.len(),
-            validate::MAX_CLAIM_TYPES,
-        )?;
-        for t in &claim.task_types {
-            validate::task_type(t)?;
-        }
+        claim.validate()?;
         let count = claim.count.clamp(1, MAX_CLAIM);
         let now = self.now();
         let until = now.saturating_add(duration(claim.lease.unwrap_or(self.config().lease)));

@@ -25,6 +25,8 @@ pub const BUILT_IN: &str = "built-in";
 pub const RECENT_TASKS: usize = 20;
 /// How long a worker row outlives its last claim.
 const WORKER_TTL: Duration = Duration::days(1);
+/// How often a worker whose claims come back empty is recorded as active.
+const SEEN_EVERY: Duration = Duration::minutes(1);
 /// How long provisioner and worker-type rows outlive their last claim.
 const TYPE_TTL: Duration = Duration::days(5);
 
@@ -35,11 +37,11 @@ pub fn queue_parts(queue: &str) -> (&str, &str) {
 
 impl Queue {
     /// Claims work for a remote worker: records the worker (last seen,
-    /// recent tasks) with its provisioner and worker type, and gives a
-    /// quarantined worker nothing.
+    /// recent tasks) with its provisioner and worker type (while its claims
+    /// come back empty, at most once a minute), and gives a quarantined
+    /// worker nothing.
     pub async fn claim_work(&self, claim: &Claim) -> Result<Vec<Task>> {
-        validate::queue_name(&claim.queue)?;
-        claim.worker.validate()?;
+        claim.validate()?;
         let now = self.now();
         let (prov, wtype) = queue_parts(&claim.queue);
         let key = (
@@ -58,11 +60,18 @@ impl Queue {
         } else {
             self.claim(claim).await?
         };
-        self.seen(&claim.queue, &claim.worker, known, &tasks, now).await?;
+        let recently_seen = known
+            .as_ref()
+            .is_some_and(|w| tasks.is_empty() && now - w.last_date_active < SEEN_EVERY);
+        if !recently_seen && let Err(error) = self.seen(&claim.queue, &claim.worker, known, &tasks, now).await
+        {
+            tracing::warn!(%error, worker = claim.worker.worker_id, "recording a worker's claim failed");
+        }
         Ok(tasks)
     }
 
     /// Records a claim by `who`: upserts the worker, its type and provisioner.
+    /// The claim stands even when this fails: the registry only describes it.
     async fn seen(
         &self,
         queue: &str,

@@ -29,6 +29,8 @@ plinth_db::db_test!(
             .await
             .expect("quarantine");
         assert!(q.claim_work(&Claim::new(queue_name, w.clone(), 5)).await.expect("claim").is_empty());
+        let odd = Claim { task_types: vec!["Not A Type".into()], ..Claim::new(queue_name, w.clone(), 5) };
+        assert!(matches!(q.claim_work(&odd).await, Err(Error::Invalid(_))), "checked even in quarantine");
         let other = q.claim_work(&Claim::new(queue_name, worker("host-2"), 1)).await.expect("claim");
         assert_eq!(other.len(), 1, "other workers still get work");
         clock.advance(Duration::hours(2));
@@ -40,7 +42,17 @@ plinth_db::db_test!(
         assert!(matches!(q.worker(queue_name, &worker("nobody")).await, Err(Error::NotFound(_))));
         let built_in = q.claim_work(&Claim::new("plain", worker("x"), 1)).await.expect("claim");
         assert!(built_in.is_empty());
-        assert_eq!(q.worker("plain", &worker("x")).await.expect("seen").provisioner_id, "built-in");
+        let first = q.worker("plain", &worker("x")).await.expect("seen");
+        assert_eq!(first.provisioner_id, "built-in");
+
+        // Empty claims record the worker as active at most once a minute.
+        clock.advance(Duration::seconds(30));
+        q.claim_work(&Claim::new("plain", worker("x"), 1)).await.expect("claim");
+        assert_eq!(q.worker("plain", &worker("x")).await.expect("seen").last_date_active, first.last_date_active);
+        clock.advance(Duration::seconds(31));
+        q.claim_work(&Claim::new("plain", worker("x"), 1)).await.expect("claim");
+        let later = q.worker("plain", &worker("x")).await.expect("seen").last_date_active;
+        assert_eq!(later - first.last_date_active, Duration::seconds(61));
     }
 );
 
