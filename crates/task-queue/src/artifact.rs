@@ -134,6 +134,7 @@ impl Queue {
 
     /// The artifact `name` of run `run_id` of a task.
     pub async fn artifact(&self, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
+        validate::artifact_name(name)?;
         Ok(artifact::Entity::find_by_id((task_id, run_id, name.to_owned()))
             .one(self.db())
             .await?
@@ -161,6 +162,7 @@ impl Queue {
 
     /// The artifact `name` of the latest run of a task that has one.
     pub async fn latest_artifact(&self, task_id: Uuid, name: &str) -> Result<Artifact> {
+        validate::artifact_name(name)?;
         Ok(artifact::Entity::find()
             .filter(artifact::Column::TaskId.eq(task_id))
             .filter(artifact::Column::Name.eq(name))
@@ -182,7 +184,7 @@ impl Queue {
         let mut query = artifact::Entity::find()
             .filter(artifact::Column::TaskId.eq(task_id))
             .filter(artifact::Column::RunId.eq(run_id));
-        if let Some(after) = continuation {
+        if let Some(after) = page::name_token(continuation)? {
             query = query.filter(artifact::Column::Name.gt(after));
         }
         let items = query

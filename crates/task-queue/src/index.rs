@@ -110,7 +110,7 @@ impl Queue {
         let mut query = indexed::Entity::find()
             .filter(indexed::Column::Namespace.eq(namespace))
             .filter(indexed::Column::Expires.gt(self.now()));
-        if let Some(after) = continuation {
+        if let Some(after) = page::name_token(continuation)? {
             query = query.filter(indexed::Column::Name.gt(after));
         }
         let items = query
@@ -133,7 +133,7 @@ impl Queue {
         let mut query = namespace::Entity::find()
             .filter(namespace::Column::Parent.eq(parent))
             .filter(namespace::Column::Expires.gt(self.now()));
-        if let Some(after) = continuation {
+        if let Some(after) = page::name_token(continuation)? {
             query = query.filter(namespace::Column::Name.gt(after));
         }
         let items = query

@@ -35,19 +35,37 @@ pub(crate) fn limit(limit: u64) -> u64 {
 /// Reads a continuation token that holds a task id.
 pub(crate) fn uuid_token(token: Option<&str>) -> Result<Option<Uuid>> {
     token
-        .map(|t| Uuid::parse_str(t).map_err(|_| Error::BadRequest(format!("bad continuation token `{t}`"))))
+        .map(|t| Uuid::parse_str(t).map_err(|_| bad_token(t)))
         .transpose()
 }
 
-/// Reads a continuation token that holds a JSON array of `N` strings.
+/// Reads a continuation token that holds a name: at most
+/// [`MAX_NAME_LEN`](crate::validate::MAX_NAME_LEN) bytes, no control characters.
+pub(crate) fn name_token(token: Option<&str>) -> Result<Option<&str>> {
+    token
+        .map(|t| if is_name(t) { Ok(t) } else { Err(bad_token(t)) })
+        .transpose()
+}
+
+/// Reads a continuation token that holds a JSON array of `N` names.
 pub(crate) fn tuple_token<const N: usize>(token: Option<&str>) -> Result<Option<[String; N]>> {
     token
         .map(|t| {
-            let bad = || Error::BadRequest(format!("bad continuation token `{t}`"));
-            let parts: Vec<String> = serde_json::from_str(t).map_err(|_| bad())?;
-            <[String; N]>::try_from(parts).map_err(|_| bad())
+            let parts: Vec<String> = serde_json::from_str(t).map_err(|_| bad_token(t))?;
+            match <[String; N]>::try_from(parts) {
+                Ok(parts) if parts.iter().all(|p| is_name(p)) => Ok(parts),
+                _ => Err(bad_token(t)),
+            }
         })
         .transpose()
+}
+
+fn is_name(s: &str) -> bool {
+    s.len() <= crate::validate::MAX_NAME_LEN && !s.chars().any(char::is_control)
+}
+
+fn bad_token(token: &str) -> Error {
+    Error::BadRequest(format!("bad continuation token `{}`", token.escape_debug()))
 }
 
 /// Writes a continuation token for [`tuple_token`].

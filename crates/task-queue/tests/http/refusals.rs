@@ -226,5 +226,17 @@ plinth_db::db_test!(
         post(&app, &admin, &format!("{run}/failed"), failed).await.ok(StatusCode::OK);
         let status = get(&app, &admin, &format!("/v1/queue/tasks/{task}/status")).await;
         assert_eq!(status.ok(StatusCode::OK)["runs"][0]["error"], "exit \u{FFFD} code 1");
+
+        // Names and continuation tokens that no stored row can have.
+        get(&app, &admin, &format!("{run}/artifacts/public/a%00b")).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        get(&app, &admin, &format!("/v1/queue/tasks/{task}/artifacts/a%00b")).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
+        for uri in [
+            format!("{run}/artifacts?continuation=%00"),
+            "/v1/queue/index/entries?namespace=project&continuation=a%00".to_owned(),
+            "/v1/queue/index/namespaces?continuation=%00".to_owned(),
+            "/v1/queue/task-queues/q/workers?continuation=%5B%22%5Cu0000%22%2C%22x%22%5D".to_owned(),
+        ] {
+            get(&app, &admin, &uri).await.problem(StatusCode::BAD_REQUEST);
+        }
     }
 );
