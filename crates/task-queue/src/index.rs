@@ -26,7 +26,8 @@ fn split(path: &str) -> (&str, &str) {
 
 impl Queue {
     /// Points `path` at `task_id` with `rank`, unless the current entry has a
-    /// higher rank and has not expired. Returns the entry as it stands.
+    /// higher rank and has not expired (then nothing changes and no event is
+    /// recorded). Returns the entry as it stands.
     pub async fn index_task(
         &self,
         ctx: &Context,
@@ -60,11 +61,13 @@ impl Queue {
             expires.into(),
             now.into(),
         ];
-        txn.execute_raw(stmt(&txn, upsert, values)).await?;
-        add_namespaces(&txn, ns, expires).await?;
-        let event =
-            NewEvent::new(INDEX_UPDATED, "index", path).payload(json!({ "task_id": task_id, "rank": rank }));
-        record(&txn, ctx, event).await?;
+        let written = txn.execute_raw(stmt(&txn, upsert, values)).await?.rows_affected();
+        if written > 0 {
+            add_namespaces(&txn, ns, expires).await?;
+            let event = NewEvent::new(INDEX_UPDATED, "index", path)
+                .payload(json!({ "task_id": task_id, "rank": rank }));
+            record(&txn, ctx, event).await?;
+        }
         let entry = indexed::Entity::find_by_id((ns.to_owned(), name.to_owned()))
             .one(&txn)
             .await?

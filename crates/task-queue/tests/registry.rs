@@ -122,6 +122,9 @@ plinth_db::db_test!(
         q.index_task(&ctx(), "proj.app.main.latest", ids[0], 10, json!({"rev": "a"}), later).await.expect("index");
         let kept = q.index_task(&ctx(), "proj.app.main.latest", ids[1], 5, json!({}), later).await.expect("lower rank");
         assert_eq!(kept.task_id, ids[0], "a lower rank does not replace");
+        let events = plinth_events::Events::new(db.conn().clone());
+        let recorded = events.by_subject("index", "proj.app.main.latest", None, 10).await.expect("events");
+        assert_eq!(recorded.len(), 1, "the refused write records no event");
         let replaced = q.index_task(&ctx(), "proj.app.main.latest", ids[2], 11, json!({}), later).await.expect("higher");
         assert_eq!(replaced.task_id, ids[2]);
         q.index_task(&ctx(), "proj.app.main.build-7", ids[1], 7, json!({}), later).await.expect("index");
