@@ -16,6 +16,8 @@ use crate::{Error, Result, validate};
 
 /// Most dependencies one task may have.
 pub const MAX_DEPENDENCIES: usize = 10_000;
+/// The scheduler of tasks created without one.
+pub const DEFAULT_SCHEDULER: &str = "-";
 
 /// The definition of a task to create. Only `queue` and `task_type` are
 /// required; the rest default from [`Config`].
@@ -313,7 +315,7 @@ impl NewTask {
             unique_key: self.unique_key,
             tags: serde_json::to_value(self.tags).unwrap_or_default(),
             task_group_id: self.task_group_id,
-            scheduler_id: self.scheduler_id.unwrap_or_else(|| "-".to_owned()),
+            scheduler_id: self.scheduler_id.unwrap_or_else(|| DEFAULT_SCHEDULER.to_owned()),
             requires: self.requires,
             record_events: self.record_events,
             definition_hash: hash,

@@ -222,7 +222,7 @@ mod tests {
             unique_key: None,
             tags: Value::Object(Default::default()),
             task_group_id: None,
-            scheduler_id: "-".into(),
+            scheduler_id: crate::definition::DEFAULT_SCHEDULER.into(),
             requires: Requires::AllCompleted,
             record_events: true,
             definition_hash: String::new(),

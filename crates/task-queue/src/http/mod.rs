@@ -7,7 +7,8 @@
 //! [`ApiDoc`] (paths include the `/v1` prefix) into the OpenAPI document.
 //!
 //! Scopes, per queue: `queue:create-task:<queue>` (plus
-//! `queue:scheduler-id:<scheduler>` when a task names a scheduler),
+//! `queue:scheduler-id:<scheduler>` when a task names a scheduler or a
+//! task group),
 //! `queue:read:<queue>` for definitions, status and artifacts,
 //! `queue:cancel-task:<queue>`, `queue:rerun-task:<queue>`,
 //! `queue:schedule-task:<queue>`, `queue:claim-work:<queue>`,

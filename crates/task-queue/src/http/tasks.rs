@@ -7,10 +7,12 @@ use plinth_db::problem::Problem;
 use uuid::Uuid;
 
 use super::{Reply, scopes, task_with};
+use crate::definition::DEFAULT_SCHEDULER;
 use crate::{Created, Enqueued, Error, NewTask, Queue, Task, TaskStatus, validate};
 
 /// Create a task with this id (scope `queue:create-task:<queue>`, plus
-/// `queue:scheduler-id:<scheduler>` when the body names a scheduler).
+/// `queue:scheduler-id:<scheduler>` when the body names a scheduler or a
+/// task group; the default scheduler is `-`).
 /// Creating again with an equal definition returns the task (200); a
 /// different definition under the id is a 409. While another task holds the
 /// body's `unique_key`, that task's id is returned (200, `deduplicated`).
@@ -36,7 +38,12 @@ pub async fn create(
     let mut needed = vec![scopes::create_task(&task.queue)];
     if let Some(scheduler) = &task.scheduler_id {
         validate::ident("scheduler id", scheduler)?;
-        needed.push(scopes::scheduler_id(scheduler));
+    }
+    // Joining a group takes its scheduler's scope, the default scheduler's too.
+    if task.scheduler_id.is_some() || task.task_group_id.is_some() {
+        needed.push(scopes::scheduler_id(
+            task.scheduler_id.as_deref().unwrap_or(DEFAULT_SCHEDULER),
+        ));
     }
     scopes::require_all(&who, &needed)?;
     let enqueued = queue.create(&who.context(), task).await?;

@@ -66,6 +66,16 @@ plinth_db::db_test!(
         put(&app, &foreign, &format!("/v1/queue/tasks/{}", Uuid::now_v7()), body)
             .await
             .forbidden(&["queue:scheduler-id:ci"]);
+        // Leaving the scheduler out does not get a task into a group without
+        // the default scheduler's scope.
+        let open_group = Uuid::now_v7();
+        create(&app, &admin, "q", json!({ "task_group_id": open_group })).await;
+        let intruder = Uuid::now_v7();
+        let body = json!({ "queue": "q", "task_type": "noop", "task_group_id": open_group });
+        put(&app, &foreign, &format!("/v1/queue/tasks/{intruder}"), body)
+            .await
+            .forbidden(&["queue:scheduler-id:-"]);
+        assert!(queue.task(intruder).await.is_err());
     }
 );
 
