@@ -1,7 +1,9 @@
 //! Artifacts of a run: references to content, links to other artifacts of
 //! the run, and errors explaining missing content.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -11,6 +13,7 @@ use crate::clock::db_time;
 use crate::entity::artifact;
 use crate::page::{self, Page};
 use crate::state::ArtifactKind;
+use crate::store::{begin, lock_task};
 use crate::{Artifact, Error, Queue, Result, WorkerRef, validate};
 use plinth_db::OptionExt;
 
@@ -70,7 +73,8 @@ impl Queue {
         new: NewArtifact,
     ) -> Result<Artifact> {
         validate::artifact_name(&new.name)?;
-        let task = self.task(task_id).await?;
+        let txn = begin(self.db()).await?;
+        let task = lock_task(&txn, task_id).await?;
         if !worker.holds(&task, run_id) {
             return Err(Error::not_held(task_id, run_id));
         }
@@ -87,7 +91,7 @@ impl Queue {
             }
             ArtifactBody::Link { artifact: target } => {
                 validate::artifact_name(target)?;
-                let target_row = self.artifact(task_id, run_id, target).await?;
+                let target_row = find(&txn, task_id, run_id, target).await?;
                 (
                     ArtifactKind::Link,
                     target_row.content_type,
@@ -120,25 +124,23 @@ impl Queue {
         };
         artifact::Entity::insert(row)
             .on_conflict_do_nothing()
-            .exec_without_returning(self.db())
+            .exec_without_returning(&txn)
             .await?;
-        let stored = self.artifact(task_id, run_id, &new.name).await?;
+        let stored = find(&txn, task_id, run_id, &new.name).await?;
         if (stored.kind, &stored.content_type, &stored.details) != (kind, &content_type, &details) {
             return Err(Error::Conflict(format!(
                 "artifact `{}` of run {run_id} of task {task_id} exists with different content",
                 new.name
             )));
         }
+        txn.commit().await?;
         Ok(stored)
     }
 
     /// The artifact `name` of run `run_id` of a task.
     pub async fn artifact(&self, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
         validate::artifact_name(name)?;
-        Ok(artifact::Entity::find_by_id((task_id, run_id, name.to_owned()))
-            .one(self.db())
-            .await?
-            .or_not_found(format!("artifact `{name}` of run {run_id} of task {task_id}"))?)
+        find(self.db(), task_id, run_id, name).await
     }
 
     /// The artifact `name` of run `run_id`, following links to the
@@ -222,4 +224,12 @@ mod tests {
         }));
         assert!(stray.is_err());
     }
+}
+
+/// The artifact `name` of run `run_id` of a task, read on `conn`.
+async fn find(conn: &impl ConnectionTrait, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
+    Ok(artifact::Entity::find_by_id((task_id, run_id, name.to_owned()))
+        .one(conn)
+        .await?
+        .or_not_found(format!("artifact `{name}` of run {run_id} of task {task_id}"))?)
 }

@@ -105,6 +105,14 @@ pub(crate) async fn lock_tasks(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Res
     Ok(tasks)
 }
 
+/// Locks the task `id` for the rest of the transaction; not found when it does not exist.
+pub(crate) async fn lock_task(conn: &impl ConnectionTrait, id: Uuid) -> Result<task::Model> {
+    lock_tasks(conn, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| crate::Error::NotFound(format!("task {id}")))
+}
+
 /// Inserts `models`, skipping rows that violate a unique constraint, and
 /// returns the primary keys (first key column, a uuid) of the rows inserted.
 ///
