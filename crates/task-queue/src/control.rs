@@ -5,9 +5,10 @@ use sea_orm::ConnectionTrait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::definition::MAX_RUNS;
 use crate::entity::run;
 use crate::state::{Reason, TaskState};
-use crate::store::{begin, insert, lock_tasks, write_tasks};
+use crate::store::{begin, insert, lock_task, write_tasks};
 use crate::transition::{Outcome, end_run, rerun, schedule};
 use crate::{Error, Queue, Result, Task, events, notify};
 
@@ -18,7 +19,7 @@ impl Queue {
     pub async fn cancel(&self, ctx: &Context, id: Uuid) -> Result<Task> {
         let now = self.now();
         let txn = begin(self.db()).await?;
-        let task = locked_one(&txn, id).await?;
+        let task = lock_task(&txn, id).await?;
         let task = if task.state.is_resolved() {
             task
         } else {
@@ -34,16 +35,33 @@ impl Queue {
     }
 
     /// Runs a resolved task again, with a fresh allowance of retries: how
-    /// dead letters are re-driven. A conflict while the task has not resolved
-    /// or once its deadline has passed.
+    /// dead letters are re-driven. A conflict while the task has not
+    /// resolved, once its deadline has passed, or once it has had
+    /// [`MAX_RUNS`] runs.
     pub async fn rerun(&self, ctx: &Context, id: Uuid) -> Result<Task> {
+        self.rerun_if(ctx, id, |_| Ok(())).await
+    }
+
+    /// [`rerun`](Self::rerun) when `check` passes on the locked task.
+    pub(crate) async fn rerun_if(
+        &self,
+        ctx: &Context,
+        id: Uuid,
+        check: impl FnOnce(&Task) -> Result<()>,
+    ) -> Result<Task> {
         let now = self.now();
         let txn = begin(self.db()).await?;
-        let task = locked_one(&txn, id).await?;
+        let task = lock_task(&txn, id).await?;
+        check(&task)?;
         if !task.state.is_resolved() {
             return Err(Error::Conflict(format!("task {id} has not resolved")));
         }
         check_deadline(&task, now)?;
+        if task.run_id.unwrap_or(0) + 1 >= MAX_RUNS {
+            return Err(Error::Conflict(format!(
+                "task {id} has had the most runs a task may have ({MAX_RUNS})"
+            )));
+        }
         let (task, replaced) = rerun(task, now);
         write_tasks(&txn, std::slice::from_ref(&task)).await?;
         insert::<run::Entity>(&txn, replaced.as_slice()).await?;
@@ -59,7 +77,7 @@ impl Queue {
     pub async fn schedule(&self, ctx: &Context, id: Uuid) -> Result<Task> {
         let now = self.now();
         let txn = begin(self.db()).await?;
-        let task = locked_one(&txn, id).await?;
+        let task = lock_task(&txn, id).await?;
         if task.state != TaskState::Unscheduled {
             return Ok(task);
         }
@@ -91,13 +109,6 @@ impl Queue {
             .collect();
         self.apply_ended(txn, ctx, ended, now).await
     }
-}
-
-async fn locked_one(conn: &impl ConnectionTrait, id: Uuid) -> Result<Task> {
-    lock_tasks(conn, &[id])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::NotFound(format!("task {id}")))
 }
 
 fn check_deadline(task: &Task, now: OffsetDateTime) -> Result<()> {

@@ -48,10 +48,13 @@ impl Queue {
     /// Runs a dead letter again with a fresh allowance of retries; a
     /// conflict when the task is not a dead letter.
     pub async fn redrive(&self, ctx: &Context, id: Uuid) -> Result<Task> {
-        let task = self.task(id).await?;
-        if !is_dead_letter(&task) {
-            return Err(Error::Conflict(format!("task {id} is not a dead letter")));
-        }
-        self.rerun(ctx, id).await
+        self.rerun_if(ctx, id, |task| {
+            if is_dead_letter(task) {
+                Ok(())
+            } else {
+                Err(Error::Conflict(format!("task {id} is not a dead letter")))
+            }
+        })
+        .await
     }
 }

@@ -16,6 +16,9 @@ use crate::{Error, Result, validate};
 
 /// Most dependencies one task may have.
 pub const MAX_DEPENDENCIES: usize = 10_000;
+/// Most runs one task may have, as in Taskcluster: retries stop and reruns
+/// are refused once a task has had this many.
+pub const MAX_RUNS: i32 = 50;
 /// The scheduler of tasks created without one.
 pub const DEFAULT_SCHEDULER: &str = "-";
 
@@ -222,8 +225,11 @@ impl NewTask {
                 )));
             }
         }
-        if self.max_attempts == Some(0) {
-            return Err(Error::Invalid("max_attempts must be at least 1".into()));
+        if self
+            .max_attempts
+            .is_some_and(|n| n == 0 || n > MAX_RUNS.unsigned_abs())
+        {
+            return Err(Error::Invalid(format!("max_attempts must be 1-{MAX_RUNS}")));
         }
         self.dependencies.sort_unstable();
         self.dependencies.dedup();
@@ -267,8 +273,8 @@ impl NewTask {
     /// The row this definition becomes, unscheduled when it has dependencies.
     pub(crate) fn into_row(self, id: Uuid, config: &Config, now: OffsetDateTime) -> task::Model {
         let hash = self.hash();
-        let max_attempts = self.max_attempts.unwrap_or(config.max_attempts).max(1);
-        let max_attempts = i32::try_from(max_attempts).unwrap_or(i32::MAX);
+        let max_attempts = self.max_attempts.unwrap_or(config.max_attempts);
+        let max_attempts = i32::try_from(max_attempts).unwrap_or(MAX_RUNS).clamp(1, MAX_RUNS);
         let backoff = self.backoff.unwrap_or(config.backoff);
         let waits = !self.dependencies.is_empty();
         let deadline = self.deadline.or_else(|| {

@@ -7,6 +7,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::config::Backoff;
+use crate::definition::MAX_RUNS;
 use crate::entity::{run, task};
 use crate::state::{Reason, ReasonCreated, RunState, TaskState};
 
@@ -59,7 +60,8 @@ pub(crate) fn end_run(mut task: task::Model, outcome: Outcome, now: OffsetDateTi
     task.run_id = Some(run_id);
     task.error = error;
     task.updated_at = now;
-    let resolved = !(retry && task.state == TaskState::Running && task.retries_left > 0);
+    let resolved =
+        !(retry && task.state == TaskState::Running && task.retries_left > 0 && run_id + 1 < MAX_RUNS);
     let history = if resolved {
         task.state = match run_state {
             RunState::Completed => TaskState::Completed,

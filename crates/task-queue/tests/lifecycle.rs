@@ -402,3 +402,27 @@ async fn history_rows(db: &plinth_db::testing::TestDb) -> i64 {
         .expect("row");
     row.try_get_by_index(0).expect("count")
 }
+
+plinth_db::db_test!(
+    async fn a_task_has_at_most_fifty_runs(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        assert!(matches!(q.create(&ctx(), job("q").max_attempts(51)).await, Err(Error::Invalid(_))));
+        let id = q.create(&ctx(), job("q").max_attempts(3)).await.expect("create").id;
+        for run in 0..50 {
+            if q.task(id).await.expect("task").state.is_resolved() {
+                q.rerun(&ctx(), id).await.expect("rerun");
+            }
+            clock.advance(Duration::hours(2));
+            let t = claim(&q, "q", "w", 1).await.pop().expect("claimable");
+            assert_eq!(t.run_id, Some(run));
+            let retry = Outcome::Failed { error: "again".into(), retry: true };
+            q.report(&ctx(), report(&t, "w", retry)).await.expect("report");
+        }
+        let task = q.task(id).await.expect("task");
+        assert_eq!((task.state, task.run_id), (TaskState::Failed, Some(49)), "no retry after the fiftieth run");
+        assert!(task.retries_left > 0, "retries were left");
+        assert!(matches!(q.rerun(&ctx(), id).await, Err(Error::Conflict(_))));
+        assert!(matches!(q.redrive(&ctx(), id).await, Err(Error::Conflict(_))));
+        assert_eq!(q.status(id).await.expect("status").runs.len(), 50);
+    }
+);
