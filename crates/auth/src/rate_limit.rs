@@ -48,9 +48,7 @@ pub struct EndpointLimits {
 pub struct RateLimitConfig {
     /// Signing in with a password (and second factor).
     pub login: EndpointLimits,
-    /// Exchanging a refresh token. Only `per_ip` applies: the session a
-    /// refresh token belongs to is known only once the exchange has looked
-    /// it up, and the token itself (256 random bits) cannot be guessed.
+    /// Exchanging a refresh token; per account is per owner of the token's session.
     pub refresh: EndpointLimits,
     /// Changing the password, which checks the current one; per account is
     /// per user.

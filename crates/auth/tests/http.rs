@@ -352,6 +352,39 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn refreshes_are_rate_limited_per_account(db) {
+        let tight = EndpointLimits { per_ip: Rate::new(0, 0), per_account: Rate::new(1, 2) };
+        let config = AuthConfig { rate_limit: RateLimitConfig { refresh: tight, ..RateLimitConfig::default() }, ..AuthConfig::default() };
+        let auth = auth_with(&db, config).await;
+        let app = app!(auth);
+        let refresh_token = |who: &'static str| {
+            let app = &app;
+            async move {
+                let login = test::TestRequest::post().uri("/v1/auth/login").set_json(json!({"login": who, "password": PASSWORD}));
+                let (status, _, body) = call(app, login).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                body["tokens"]["refresh_token"].as_str().expect("refresh token").to_owned()
+            }
+        };
+        let refresh = |token: &str| test::TestRequest::post().uri("/v1/auth/refresh").set_json(json!({"refresh_token": token}));
+        // Two sessions of one account share its budget of two.
+        let (first, second) = (refresh_token("pat").await, refresh_token("pat").await);
+        let (status, _, body) = call(&app, refresh(&first)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let next = body["refresh_token"].as_str().expect("rotated").to_owned();
+        let (status, _, _) = call(&app, refresh(&second)).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, headers, body) = call(&app, refresh(&next)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(headers.get(header::RETRY_AFTER).is_some());
+        let (status, _, _) = call(&app, refresh(&refresh_token("root").await)).await;
+        assert_eq!(status, StatusCode::OK, "another account has its own budget");
+        let (status, _, _) = call(&app, refresh("plsr_unknown")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "an unknown token is no account's");
+    }
+);
+
+plinth_db::db_test!(
     async fn forwarded_addresses_are_believed_only_from_trusted_proxies(db) {
         let one_per_ip = EndpointLimits { per_ip: Rate::new(1, 1), per_account: Rate::new(0, 0) };
         let config = AuthConfig {

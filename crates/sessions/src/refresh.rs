@@ -15,9 +15,20 @@ use crate::pair::{TokenPair, issue};
 use crate::revoke::{REASON_REFRESH_REUSED, revoke_session};
 use crate::token::TokenKind;
 use crate::validity::{check, find};
-use crate::{Error, Result, Sessions};
+use crate::{Error, Result, Session, Sessions, Subject};
 
 impl Sessions {
+    /// Who the session of `refresh_token` belongs to, without exchanging
+    /// it; `None` for a malformed or unknown token. Lets a caller limit
+    /// exchanges per account before making one.
+    pub async fn refresh_subject(&self, refresh_token: &str) -> Result<Option<Subject>> {
+        match find(&self.db, TokenKind::Refresh, refresh_token).await {
+            Ok((_, session)) => Ok(Some(Session::from(session).subject)),
+            Err(Error::InvalidToken) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Exchanges `refresh_token` for a new pair and records
     /// `session.refreshed`.
     ///

@@ -38,10 +38,14 @@ pub struct RefreshRequest {
     responses((status = 200, description = "New token pair", body = Object),
               (status = 401, description = "Invalid, expired or reused refresh token", body = Problem)))]
 pub async fn refresh(auth: web::Data<Auth>, info: RequestInfo, body: web::Json<RefreshRequest>) -> Reply {
-    // Per IP only: the session behind the token is known only once the exchange has looked it up.
-    rate_limit(&auth, Endpoint::Refresh, &info, None)?;
-    let pair = auth
-        .sessions()
+    let sessions = auth.sessions();
+    let owner = sessions
+        .refresh_subject(&body.refresh_token)
+        .await
+        .map_err(Error::from)?
+        .map(|subject| format!("{}:{}", subject.kind, subject.id));
+    rate_limit(&auth, Endpoint::Refresh, &info, owner.as_deref())?;
+    let pair = sessions
         .refresh(&info.context(), &body.refresh_token)
         .await
         .map_err(Error::from)?;
