@@ -157,7 +157,7 @@ impl Auth {
                 .base_secs
                 .saturating_mul(1u64 << n.min(30))
                 .min(lockout.max_secs);
-            now + Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+            now.saturating_add(Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
         });
         credential::Entity::update_many()
             .col_expr(credential::Column::LockedUntil, Expr::value(locked_until))

@@ -249,7 +249,7 @@ impl Auth {
             email: Set(email.to_owned()),
             token_hash: Set(token.hash),
             created_at: Set(now),
-            expires_at: Set(now + Duration::seconds(ttl)),
+            expires_at: Set(now.saturating_add(Duration::seconds(ttl))),
             used_at: Set(None),
         }
         .insert(txn)
