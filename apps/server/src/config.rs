@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use plinth_db::DbConfig;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,13 @@ pub const ENV_PREFIX: &str = "PLINTH_";
 
 /// `PLINTH_*` variables that are not configuration keys and are therefore not reported as unknown.
 const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "TEST_POSTGRES_URL", "ADMIN_PASSWORD"];
+
+/// Default sections that the file and the environment replace whole instead
+/// of merging into key by key, each with the default keys that stay as their
+/// base: the buckets, a map whose default entry would otherwise always stay,
+/// and the blob backend, whose keys depend on its `kind` (kept, so that a
+/// section without `kind` still means local disk). Serde fills in the rest.
+const REPLACED_WHOLE: &[(&str, &[&str])] = &[("files.blobs", &["kind"]), ("files.buckets", &[])];
 
 /// The whole server configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -192,7 +200,7 @@ impl Config {
     /// The layered sources: defaults, the file (`path`, or `plinth.toml` in the
     /// working directory when it exists), `PLINTH_*` and `DATABASE_URL`.
     pub fn figment(path: Option<&Path>) -> Figment {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut figment = Figment::from(Defaults);
         let file = path.map_or_else(|| PathBuf::from(DEFAULT_FILE), Path::to_path_buf);
         if path.is_some() || file.is_file() {
             figment = figment.merge(Toml::file_exact(file));
@@ -215,11 +223,50 @@ impl Config {
     }
 }
 
+/// The built-in defaults as the lowest layer, with the sections in
+/// [`REPLACED_WHOLE`] cut down to their base, so that partial settings of
+/// every other section merge with the defaults.
+struct Defaults;
+
+impl Provider for Defaults {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("built-in defaults")
+    }
+
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        let mut data = Serialized::defaults(Config::default()).data()?;
+        for dict in data.values_mut() {
+            for (path, kept) in REPLACED_WHOLE {
+                cut_down(dict, path, kept);
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// Keeps only the `kept` keys of the table at the dotted `path` in `dict`,
+/// removing the table when none of them is there.
+fn cut_down(dict: &mut Dict, path: &str, kept: &[&str]) {
+    if let Some((head, rest)) = path.split_once('.') {
+        if let Some(Value::Dict(_, inner)) = dict.get_mut(head) {
+            cut_down(inner, rest, kept);
+        }
+        return;
+    }
+    if let Some(Value::Dict(_, table)) = dict.get_mut(path) {
+        table.retain(|key, _| kept.contains(&key.as_str()));
+        if table.is_empty() {
+            dict.remove(path);
+        }
+    }
+}
+
 #[cfg(test)]
 // `Jail` closures must return figment's own (large) error type.
 #[allow(clippy::result_large_err)]
 mod tests {
     use figment::Jail;
+    use plinth_file_store::{BlobConfig, BucketConfig, S3Config};
 
     use super::*;
 
@@ -325,5 +372,143 @@ mod tests {
             assert!(load(None).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn s3_blobs_in_the_file_replace_the_local_default() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                DEFAULT_FILE,
+                r#"
+                [files.blobs]
+                kind = "s3"
+                endpoint = "http://127.0.0.1:9000"
+                bucket = "plinth-blobs"
+                region = "eu-west-1"
+                allow_http = true
+                "#,
+            )?;
+            let config = load(None)?;
+            assert_eq!(
+                config.files.blobs,
+                BlobConfig::S3(S3Config {
+                    endpoint: Some("http://127.0.0.1:9000".to_owned()),
+                    bucket: "plinth-blobs".to_owned(),
+                    region: Some("eu-west-1".to_owned()),
+                    access_key_id: None,
+                    secret_access_key: None,
+                    allow_http: true,
+                    prefix: None,
+                })
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn env_alone_selects_s3_blobs() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("PLINTH_FILES__BLOBS__KIND", "s3");
+            jail.set_env("PLINTH_FILES__BLOBS__BUCKET", "plinth-blobs");
+            jail.set_env("PLINTH_FILES__BLOBS__SECRET_ACCESS_KEY", "secret");
+            let config = load(None)?;
+            let BlobConfig::S3(s3) = config.files.blobs else {
+                panic!("not S3: {:?}", config.files.blobs);
+            };
+            assert_eq!(s3.bucket, "plinth-blobs");
+            assert_eq!(s3.secret_access_key.as_deref(), Some("secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn blobs_without_kind_stay_on_local_disk() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("PLINTH_FILES__BLOBS__ROOT", "/srv/blobs");
+            assert_eq!(
+                load(None)?.files.blobs,
+                BlobConfig::Local {
+                    root: PathBuf::from("/srv/blobs"),
+                    fsync: true,
+                }
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn buckets_in_the_file_replace_the_default_bucket() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                DEFAULT_FILE,
+                r#"
+                [files.buckets.avatars]
+                max_size = 1000000
+                allowed_types = ["image/*"]
+                "#,
+            )?;
+            let config = load(None)?;
+            let expected = BucketConfig {
+                max_size: 1_000_000,
+                allowed_types: vec!["image/*".to_owned()],
+            };
+            assert_eq!(config.files.buckets, [("avatars".to_owned(), expected)].into());
+            assert_eq!(config.files.blobs, BlobConfig::default());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_partial_section_keeps_every_other_default() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(DEFAULT_FILE, "[http]\nbind = \"0.0.0.0:9000\"\n")?;
+            let expected = Config {
+                http: HttpConfig {
+                    bind: "0.0.0.0:9000".to_owned(),
+                    ..HttpConfig::default()
+                },
+                ..Config::default()
+            };
+            assert_eq!(load(None)?, expected);
+
+            // Nested tables without defaults of their own still merge.
+            jail.set_env("PLINTH_AUTH__RATE_LIMIT__LOGIN__PER_IP__BURST", "3");
+            let mut expected = expected.auth.rate_limit;
+            expected.login.per_ip.burst = 3;
+            assert_eq!(load(None)?.auth.rate_limit, expected);
+            Ok(())
+        });
+    }
+
+    /// The TOML blocks of the README's configuration section.
+    fn readme_examples() -> Vec<&'static str> {
+        let readme = include_str!("../../../README.md");
+        let section = readme.split("## Configuration").nth(1).unwrap_or_default();
+        let section = section.split("\n## ").next().unwrap_or_default();
+        section
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .collect()
+    }
+
+    #[test]
+    fn readme_examples_load() {
+        let examples = readme_examples();
+        assert!(!examples.is_empty(), "no TOML example in the README");
+        for example in examples {
+            Jail::expect_with(|jail| {
+                jail.clear_env();
+                jail.create_file(DEFAULT_FILE, example)?;
+                let config = load(None)?;
+                plinth_file_store::signing::Signer::new(&config.files.signing).map_err(|e| e.to_string())?;
+                Ok(())
+            });
+        }
     }
 }

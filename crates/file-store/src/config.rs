@@ -18,7 +18,8 @@ pub const DEFAULT_UPLOAD_TTL_SECS: u64 = 24 * 60 * 60;
 pub struct FileStoreConfig {
     /// Where blobs are stored (local disk under `./data/blobs` by default).
     pub blobs: BlobConfig,
-    /// The buckets files can be stored in, by name; a bucket `default` accepting anything by default.
+    /// The buckets files can be stored in, by name; when none is configured,
+    /// the single bucket `default`, accepting anything up to 2 GiB.
     pub buckets: BTreeMap<String, BucketConfig>,
     /// Keys for signed download links.
     pub signing: SigningConfig,

@@ -23,7 +23,8 @@ pub enum BlobConfig {
     /// A directory on local disk. Writes go to a staging file that is renamed
     /// into place, so a reader never sees a partial blob.
     Local {
-        /// The directory holding the blobs; created if missing.
+        /// The directory holding the blobs (default `./data/blobs`); created if missing.
+        #[serde(default = "root_default")]
         root: PathBuf,
         /// Flush each blob and its directory to disk before the write returns.
         #[serde(default = "fsync_default")]
@@ -35,6 +36,10 @@ pub enum BlobConfig {
     S3(S3Config),
 }
 
+fn root_default() -> PathBuf {
+    PathBuf::from(DEFAULT_ROOT)
+}
+
 fn fsync_default() -> bool {
     true
 }
@@ -42,8 +47,8 @@ fn fsync_default() -> bool {
 impl Default for BlobConfig {
     fn default() -> Self {
         Self::Local {
-            root: PathBuf::from(DEFAULT_ROOT),
-            fsync: true,
+            root: root_default(),
+            fsync: fsync_default(),
         }
     }
 }
