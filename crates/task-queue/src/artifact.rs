@@ -198,6 +198,14 @@ impl Queue {
     }
 }
 
+/// The artifact `name` of run `run_id` of a task, read on `conn`.
+async fn find(conn: &impl ConnectionTrait, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
+    Ok(artifact::Entity::find_by_id((task_id, run_id, name.to_owned()))
+        .one(conn)
+        .await?
+        .or_not_found(format!("artifact `{name}` of run {run_id} of task {task_id}"))?)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -224,12 +232,4 @@ mod tests {
         }));
         assert!(stray.is_err());
     }
-}
-
-/// The artifact `name` of run `run_id` of a task, read on `conn`.
-async fn find(conn: &impl ConnectionTrait, task_id: Uuid, run_id: i32, name: &str) -> Result<Artifact> {
-    Ok(artifact::Entity::find_by_id((task_id, run_id, name.to_owned()))
-        .one(conn)
-        .await?
-        .or_not_found(format!("artifact `{name}` of run {run_id} of task {task_id}"))?)
 }
