@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use figment::error::{Actual, Kind};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -18,6 +19,10 @@ pub const ENV_PREFIX: &str = "PLINTH_";
 
 /// `PLINTH_*` variables that are not configuration keys and are therefore not reported as unknown.
 const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "TEST_POSTGRES_URL", "ADMIN_PASSWORD"];
+
+/// Longest duration a setting may hold: 100 years of 365 days, in seconds.
+/// Times computed from longer ones could overflow.
+const MAX_DURATION_SECS: u64 = 100 * 365 * 24 * 60 * 60;
 
 /// Default sections that the file and the environment replace whole instead
 /// of merging into key by key, each with the default keys that stay as their
@@ -48,7 +53,9 @@ pub struct Config {
     pub housekeeping: HousekeepingConfig,
 }
 
-/// Task queue settings (the rest of [`plinth_task_queue::Config`] keeps its defaults).
+/// Task queue settings (the rest of [`plinth_task_queue::Config`] keeps its
+/// defaults). Like every duration setting, each duration here is at most 100
+/// years; longer ones stop the server at load.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
@@ -60,11 +67,12 @@ pub struct QueueConfig {
     pub lease_secs: u64,
     /// Longest wait between claims of an idle in-process worker without a wake-up, in milliseconds.
     pub poll_interval_ms: u64,
-    /// Seconds completed tasks are kept.
+    /// Seconds completed tasks are kept (default 7 days); 0 deletes them at
+    /// the next maintenance pass.
     pub retention_completed_secs: u64,
-    /// Seconds failed tasks (dead letters) are kept; unset keeps them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retention_failed_secs: Option<u64>,
+    /// Seconds failed tasks (dead letters) are kept (default 30 days); 0 keeps
+    /// them, except a task whose own `expires` has passed.
+    pub retention_failed_secs: u64,
     /// Seconds between maintenance passes: expired leases, deadlines, retention, depth gauges.
     pub maintenance_interval_secs: u64,
 }
@@ -78,7 +86,7 @@ impl Default for QueueConfig {
             lease_secs: queue.lease.as_secs(),
             poll_interval_ms: millis(queue.poll_interval),
             retention_completed_secs: queue.retention.completed.as_secs(),
-            retention_failed_secs: queue.retention.failed.map(|d| d.as_secs()),
+            retention_failed_secs: queue.retention.failed.map_or(0, |d| d.as_secs()),
             maintenance_interval_secs: 5,
         }
     }
@@ -98,7 +106,8 @@ impl QueueConfig {
             poll_interval: Duration::from_millis(self.poll_interval_ms.max(1)),
             retention: plinth_task_queue::Retention {
                 completed: Duration::from_secs(self.retention_completed_secs),
-                failed: self.retention_failed_secs.map(Duration::from_secs),
+                failed: (self.retention_failed_secs > 0)
+                    .then(|| Duration::from_secs(self.retention_failed_secs)),
             },
             ..plinth_task_queue::Config::default()
         }
@@ -211,7 +220,8 @@ impl Config {
     }
 
     /// Loads the configuration. A file named explicitly must exist; unknown
-    /// keys and ill-typed values fail with the key and where it came from.
+    /// keys, ill-typed values and durations over 100 years fail with the key
+    /// and where it came from.
     pub fn load(path: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         if let Some(p) = path.filter(|p| !p.is_file()) {
             return Err(Box::new(figment::Error::from(format!(
@@ -219,7 +229,10 @@ impl Config {
                 p.display()
             ))));
         }
-        Self::figment(path).extract().map_err(Box::new)
+        let figment = Self::figment(path);
+        let config = figment.extract()?;
+        check_durations(&figment)?;
+        Ok(config)
     }
 }
 
@@ -258,6 +271,56 @@ fn cut_down(dict: &mut Dict, path: &str, kept: &[&str]) {
         if table.is_empty() {
             dict.remove(path);
         }
+    }
+}
+
+/// Refuses every duration setting (a key ending in `_secs` or `_ms`) longer
+/// than [`MAX_DURATION_SECS`], naming each such key and where it was set.
+fn check_durations(figment: &Figment) -> Result<(), Box<figment::Error>> {
+    let mut errors = Vec::new();
+    find_too_long(figment, &figment.extract()?, &mut Vec::new(), &mut errors);
+    errors
+        .into_iter()
+        .reduce(figment::Error::chain)
+        .map_or(Ok(()), |error| Err(Box::new(error)))
+}
+
+/// Adds to `errors` one error per too long duration in `dict`, the table at `path`.
+fn find_too_long(figment: &Figment, dict: &Dict, path: &mut Vec<String>, errors: &mut Vec<figment::Error>) {
+    for (key, value) in dict {
+        path.push(key.clone());
+        match value {
+            Value::Dict(_, inner) => find_too_long(figment, inner, path, errors),
+            Value::Num(_, num) => {
+                if let (Some(max), Some(n)) = (longest(key), num.to_u128_lossy())
+                    && n > max
+                {
+                    let mut error = figment::Error::from(Kind::InvalidValue(
+                        Actual::Unsigned(n),
+                        format!("a duration of at most 100 years ({max})"),
+                    ));
+                    error.metadata = figment.find_metadata(&path.join(".")).cloned();
+                    error.profile = Some(figment.profile().clone());
+                    error.path = path.clone();
+                    errors.push(error);
+                }
+            }
+            _ => {}
+        }
+        path.pop();
+    }
+}
+
+/// The largest value of the duration setting `key` in its unit (`_secs` or
+/// `_ms`), or `None` when `key` is not a duration.
+fn longest(key: &str) -> Option<u128> {
+    let secs = u128::from(MAX_DURATION_SECS);
+    if key.ends_with("_secs") {
+        Some(secs)
+    } else if key.ends_with("_ms") {
+        Some(secs * 1000)
+    } else {
+        None
     }
 }
 
@@ -510,5 +573,61 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn dead_letters_are_kept_when_failed_retention_is_zero() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let failed = load(None)?.queue.queue().retention.failed;
+            assert_eq!(failed, Some(Duration::from_secs(30 * 24 * 3600)));
+
+            jail.create_file(DEFAULT_FILE, "[queue]\nretention_failed_secs = 0\n")?;
+            let queue = load(None)?.queue.queue();
+            assert_eq!(queue.retention.failed, None);
+            assert_eq!(queue.retention.completed, Duration::from_secs(7 * 24 * 3600));
+
+            jail.set_env("PLINTH_QUEUE__RETENTION_FAILED_SECS", "60");
+            let failed = load(None)?.queue.queue().retention.failed;
+            assert_eq!(failed, Some(Duration::from_secs(60)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn durations_over_100_years_are_refused_naming_the_key() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                DEFAULT_FILE,
+                &format!(
+                    "[queue]\nretention_failed_secs = {MAX_DURATION_SECS}\nlease_secs = {}\n",
+                    MAX_DURATION_SECS + 1
+                ),
+            )?;
+            let msg = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("queue.lease_secs"), "{msg}");
+            assert!(msg.contains(DEFAULT_FILE), "{msg}");
+            assert!(!msg.contains("retention_failed_secs"), "{msg}");
+
+            jail.create_file(DEFAULT_FILE, "")?;
+            jail.set_env("PLINTH_QUEUE__POLL_INTERVAL_MS", u64::MAX);
+            jail.set_env(
+                "PLINTH_AUTH__SESSIONS__REFRESH_TOKEN_TTL_SECS",
+                MAX_DURATION_SECS + 1,
+            );
+            let err = load(None).err();
+            assert_eq!(err.as_ref().map(|e| e.count()), Some(2));
+            let msg = err.map(|e| e.to_string().to_lowercase()).unwrap_or_default();
+            assert!(msg.contains("queue.poll_interval_ms"), "{msg}");
+            assert!(msg.contains("auth.sessions.refresh_token_ttl_secs"), "{msg}");
+            assert!(msg.contains("plinth_"), "{msg}");
+
+            jail.set_env("PLINTH_QUEUE__POLL_INTERVAL_MS", MAX_DURATION_SECS * 1000);
+            jail.set_env("PLINTH_AUTH__SESSIONS__REFRESH_TOKEN_TTL_SECS", MAX_DURATION_SECS);
+            let config = load(None)?;
+            assert_eq!(config.queue.poll_interval_ms, MAX_DURATION_SECS * 1000);
+            Ok(())
+        });
     }
 }

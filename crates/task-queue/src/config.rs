@@ -75,9 +75,11 @@ impl Backoff {
 /// How long resolved tasks stay before [`Queue::prune`](crate::Queue::prune) deletes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
-    /// Completed tasks, counted from resolution.
+    /// Completed tasks, counted from resolution (default 7 days).
     pub completed: Duration,
-    /// Failed and exception tasks (dead letters), counted from resolution; `None` keeps them.
+    /// Failed and exception tasks (dead letters), counted from resolution
+    /// (default 30 days); `None` keeps them, except a task whose own
+    /// `expires` has passed.
     pub failed: Option<Duration>,
 }
 
