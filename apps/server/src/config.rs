@@ -630,4 +630,26 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn unknown_blob_keys_are_reported() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            for section in [
+                "kind = \"local\"\nrot = \"/srv\"",
+                "rot = \"/srv\"",
+                "kind = \"memory\"\nrot = \"/srv\"",
+            ] {
+                jail.create_file(DEFAULT_FILE, &format!("[files.blobs]\n{section}\n"))?;
+                let msg = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(msg.contains("rot"), "{section}: {msg}");
+            }
+            jail.set_env("PLINTH_FILES__BLOBS__KIND", "s3");
+            jail.set_env("PLINTH_FILES__BLOBS__BUCKET", "b");
+            jail.set_env("PLINTH_FILES__BLOBS__ROOT", "/srv");
+            let msg = load(None).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("root"), "{msg}");
+            Ok(())
+        });
+    }
 }

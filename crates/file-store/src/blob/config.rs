@@ -18,7 +18,7 @@ pub const DEFAULT_ROOT: &str = "./data/blobs";
 
 /// The blob backend, chosen by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum BlobConfig {
     /// A directory on local disk. Writes go to a staging file that is renamed
     /// into place, so a reader never sees a partial blob.
@@ -31,7 +31,8 @@ pub enum BlobConfig {
         fsync: bool,
     },
     /// Process memory; gone on exit. For tests.
-    Memory,
+    // A struct variant, so that keys besides `kind` are refused.
+    Memory {},
     /// An S3-compatible service.
     S3(S3Config),
 }
@@ -105,7 +106,7 @@ impl BlobConfig {
                     .map_err(|e| Error::Config(format!("cannot create {}: {e}", root.display())))?;
                 Arc::new(LocalFileSystem::new_with_prefix(root)?.with_fsync(*fsync))
             }
-            Self::Memory => Arc::new(InMemory::new()),
+            Self::Memory {} => Arc::new(InMemory::new()),
             Self::S3(s3) => s3.open()?,
         })
     }
