@@ -58,18 +58,20 @@ impl Default for BlobConfig {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Config {
-    /// The service URL, e.g. `http://127.0.0.1:9000`; AWS when absent.
+    /// The service URL, e.g. `http://127.0.0.1:9000`; when absent, `AWS_ENDPOINT`, else AWS.
     #[serde(default)]
     pub endpoint: Option<String>,
     /// The bucket holding the blobs.
     pub bucket: String,
-    /// The region; `us-east-1` when absent.
+    /// The region; when absent, `AWS_REGION` or `AWS_DEFAULT_REGION`, else `us-east-1`.
     #[serde(default)]
     pub region: Option<String>,
-    /// The access key id; taken from the environment's usual AWS sources when absent.
+    /// The access key id; when absent, credentials come from the usual AWS
+    /// sources (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, container or
+    /// instance credentials).
     #[serde(default)]
     pub access_key_id: Option<String>,
-    /// The secret access key.
+    /// The secret access key, with `access_key_id`.
     #[serde(default)]
     pub secret_access_key: Option<String>,
     /// Allow a plain `http://` endpoint.
@@ -114,10 +116,12 @@ impl BlobConfig {
 
 impl S3Config {
     fn open(&self) -> Result<Arc<dyn ObjectStore>> {
-        let mut builder = AmazonS3Builder::new()
+        let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(&self.bucket)
-            .with_region(self.region.as_deref().unwrap_or("us-east-1"))
             .with_allow_http(self.allow_http);
+        if let Some(region) = &self.region {
+            builder = builder.with_region(region);
+        }
         if let Some(endpoint) = &self.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
