@@ -61,7 +61,8 @@ pub struct Config {
 pub struct QueueConfig {
     /// Largest task payload, result, artifact or index entry in bytes; larger ones get 413.
     pub max_payload_bytes: usize,
-    /// Runs a task may take when its definition does not say.
+    /// Runs a task may take when its definition does not say, 1 to 50 (values
+    /// outside are taken as the nearest end).
     pub max_attempts: u32,
     /// Seconds a remote worker's claim lasts before it must be reclaimed.
     pub lease_secs: u64,

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Largest serialized payload, result or artifact/index data in bytes (an error that maps to 413).
     pub max_payload_bytes: usize,
-    /// Runs a task may take when its definition does not say (first run plus automatic retries).
+    /// Runs a task may take when its definition does not say (first run plus
+    /// automatic retries), 1 to [`MAX_RUNS`](crate::definition::MAX_RUNS).
     pub max_attempts: u32,
     /// Delay before automatic retries when a task does not set its own.
     pub backoff: Backoff,
