@@ -18,7 +18,17 @@ pub const DEFAULT_FILE: &str = "plinth.toml";
 pub const ENV_PREFIX: &str = "PLINTH_";
 
 /// `PLINTH_*` variables that are not configuration keys and are therefore not reported as unknown.
-const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "TEST_POSTGRES_URL", "ADMIN_PASSWORD"];
+const NOT_CONFIG_KEYS: &[&str] = &["CONFIG", "ADMIN_PASSWORD"];
+
+/// Prefixes of the `PLINTH_*` variables the test suites and benchmarks read,
+/// which are not configuration keys either.
+const NOT_CONFIG_PREFIXES: &[&str] = &["TEST_", "BENCH_"];
+
+/// Whether `PLINTH_<key>` configures the server.
+fn is_config_key(key: &str) -> bool {
+    let key = key.to_ascii_uppercase();
+    !NOT_CONFIG_KEYS.contains(&key.as_str()) && !NOT_CONFIG_PREFIXES.iter().any(|p| key.starts_with(p))
+}
 
 /// Longest duration a setting may hold: 100 years of 365 days, in seconds.
 /// Times computed from longer ones could overflow.
@@ -216,7 +226,11 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         figment
-            .merge(Env::prefixed(ENV_PREFIX).ignore(NOT_CONFIG_KEYS).split("__"))
+            .merge(
+                Env::prefixed(ENV_PREFIX)
+                    .filter(|key| is_config_key(key.as_str()))
+                    .split("__"),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
     }
 
@@ -374,6 +388,7 @@ mod tests {
             jail.set_env("PLINTH_HTTP__BIND", "127.0.0.1:7000");
             jail.set_env("PLINTH_DATABASE__MAX_CONNECTIONS", "7");
             jail.set_env("PLINTH_TEST_POSTGRES_URL", "postgres://ignored");
+            jail.set_env("PLINTH_BENCH_JOBS", "1000");
             let config = load(None)?;
             assert_eq!(config.http.bind, "127.0.0.1:7000");
             assert_eq!(config.http.workers, Some(3));
