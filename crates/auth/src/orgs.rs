@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::{org, org_member, team, team_member, user};
-use crate::users::{find_user, normalize_email, status};
+use crate::users::{find_user, lock_user, normalize_email, status};
 use crate::{Auth, Error, Result, text};
 
 /// Roles a member can have in an organisation, stored as strings.
@@ -366,7 +366,7 @@ impl Auth {
         let website = text::optional("website", new.website, 2000)?;
         let now = OffsetDateTime::now_utc();
         let txn = plinth_db::begin_write(&self.db).await?;
-        find_user(&txn, owner_id).await?;
+        lock_user(&txn, owner_id).await?;
         if org::Entity::find()
             .filter(org::Column::Name.eq(&new.name))
             .one(&txn)

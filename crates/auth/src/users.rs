@@ -1,7 +1,7 @@
 //! User accounts: creation, lookup, status, soft delete and email verification.
 
 use plinth_events::{Context, NewEvent, record};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -158,10 +158,19 @@ pub(crate) fn suspended(user: &user::Model, now: OffsetDateTime) -> bool {
     user.status == status::SUSPENDED && user.status_until.is_none_or(|t| t > now)
 }
 
+/// The account `id` unless deleted; `NotFound` otherwise.
 pub(crate) async fn find_user(conn: &impl ConnectionTrait, id: Uuid) -> Result<user::Model> {
-    user::Entity::find_by_id(id)
-        .one(conn)
-        .await?
+    live(user::Entity::find_by_id(id).one(conn).await?, id)
+}
+
+/// [`find_user`], locking the row for the rest of the transaction, so that
+/// changes that depend on the account being live take turns with its deletion.
+pub(crate) async fn lock_user(conn: &impl ConnectionTrait, id: Uuid) -> Result<user::Model> {
+    live(user::Entity::find_by_id(id).lock_exclusive().one(conn).await?, id)
+}
+
+fn live(found: Option<user::Model>, id: Uuid) -> Result<user::Model> {
+    found
         .filter(|u| u.status != status::DELETED)
         .ok_or_else(|| Error::NotFound(format!("user {id}")))
 }
@@ -369,7 +378,7 @@ impl Auth {
         }
         let now = OffsetDateTime::now_utc();
         let txn = plinth_db::begin_write(&self.db).await?;
-        let mut active: user::ActiveModel = find_user(&txn, id).await?.into();
+        let mut active: user::ActiveModel = lock_user(&txn, id).await?.into();
         if new_status == status::DELETED {
             crate::orgs::keep_owners_of(&txn, id).await?;
         }

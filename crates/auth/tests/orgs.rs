@@ -351,3 +351,22 @@ plinth_db::db_test!(
         assert!(auth.list_teams("acme").await.expect("teams").is_empty());
     }
 );
+
+plinth_db::db_test!(
+    async fn an_organisation_created_while_its_owner_is_deleted_keeps_a_live_owner(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        for round in 0..10 {
+            let owner = user(&auth, &format!("owner{round}")).await;
+            let name = format!("race{round}");
+            let (created, deleted) = tokio::join!(
+                auth.create_org(&ctx, owner, org(&name)),
+                auth.set_status(&ctx, owner, "deleted", None, None),
+            );
+            match (created, deleted) {
+                (Ok(_), Err(Error::Conflict(_))) | (Err(Error::NotFound(_)), Ok(_)) => {}
+                other => panic!("round {round}: the organisation and the deletion both went through, or neither: {other:?}"),
+            }
+        }
+    }
+);
