@@ -76,9 +76,7 @@ impl Auth {
         let token = plinth_db::secret::generate(PREFIX).map_err(|e| Error::Internal(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
         let ttl = i64::try_from(self.config.orgs.invitation_secs).unwrap_or(i64::MAX);
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        crate::orgs::require(&txn, &org, authority, role == role::OWNER).await?;
+        let (txn, org) = self.begin_org_change(org, authority, role == role::OWNER).await?;
         find_user(&txn, invited_by).await?;
         if let Some(existing) = user::Entity::find()
             .filter(user::Column::Email.eq(&email))
@@ -211,9 +209,7 @@ impl Auth {
         id: Uuid,
         authority: Authority,
     ) -> Result<()> {
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        crate::orgs::require(&txn, &org, authority, false).await?;
+        let (txn, org) = self.begin_org_change(org, authority, false).await?;
         let deleted = org_invitation::Entity::delete_many()
             .filter(org_invitation::Column::Id.eq(id))
             .filter(org_invitation::Column::OrgId.eq(org.id))

@@ -14,7 +14,8 @@
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -115,7 +116,7 @@ fn owner_rule(org: &org::Model, owner_powers: bool, touches_owner: bool) -> Resu
 
 /// [`allowed`] and then the owner rule, for a change whose effect on the
 /// owner role is known before reading anything else.
-pub(crate) async fn require(
+async fn require(
     conn: &impl ConnectionTrait,
     org: &org::Model,
     authority: Authority,
@@ -354,6 +355,21 @@ pub(crate) async fn keep_owners_of(conn: &impl ConnectionTrait, user_id: Uuid) -
 }
 
 impl Auth {
+    /// Begins a change of `org` on `authority`: a write transaction holding
+    /// the organisation's lock, in which the caller's role has been checked
+    /// after taking it (as an owner's when the change `touches_owner`).
+    pub(crate) async fn begin_org_change(
+        &self,
+        org: &str,
+        authority: Authority,
+        touches_owner: bool,
+    ) -> Result<(DatabaseTransaction, org::Model)> {
+        let txn = plinth_db::begin_write(&self.db).await?;
+        let org = lock_org(&txn, org).await?;
+        require(&txn, &org, authority, touches_owner).await?;
+        Ok((txn, org))
+    }
+
     /// Creates an organisation with `owner_id` as its first owner.
     pub async fn create_org(&self, ctx: &Context, owner_id: Uuid, new: NewOrg) -> Result<Org> {
         validate_slug("organisation", &new.name)?;
@@ -457,9 +473,7 @@ impl Auth {
         added_by: Option<Uuid>,
         authority: Authority,
     ) -> Result<OrgMember> {
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        require(&txn, &org, authority, role == role::OWNER).await?;
+        let (txn, org) = self.begin_org_change(org, authority, role == role::OWNER).await?;
         let member = insert_member(&txn, ctx, &org, user_id, role, added_by).await?;
         txn.commit().await?;
         self.user_changed(user_id);

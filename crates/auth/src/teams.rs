@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::{org, org_member, team, team_member};
-use crate::orgs::{Authority, check_role, find_org, lock_org, require, validate_slug};
+use crate::orgs::{Authority, check_role, find_org, validate_slug};
 use crate::{Auth, Error, Result, text};
 
 /// Roles a member can have in a team, stored as strings.
@@ -59,9 +59,7 @@ impl Auth {
     ) -> Result<Team> {
         validate_slug("team", name)?;
         let description = text::optional("description", description, 2000)?;
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        require(&txn, &org, authority, false).await?;
+        let (txn, org) = self.begin_org_change(org, authority, false).await?;
         if team_named(&txn, &org, name).await?.is_some() {
             return Err(Error::Conflict(format!(
                 "team {}/{name} already exists",
@@ -95,9 +93,7 @@ impl Auth {
         name: &str,
         authority: Authority,
     ) -> Result<()> {
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        require(&txn, &org, authority, false).await?;
+        let (txn, org) = self.begin_org_change(org, authority, false).await?;
         let team = find_team(&txn, &org, name).await?;
         let members = team_member::Entity::find()
             .filter(team_member::Column::TeamId.eq(team.id))
@@ -152,9 +148,7 @@ impl Auth {
         authority: Authority,
     ) -> Result<TeamMember> {
         check_role(role, &role::ALL)?;
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        require(&txn, &org, authority, false).await?;
+        let (txn, org) = self.begin_org_change(org, authority, false).await?;
         let team = find_team(&txn, &org, name).await?;
         if org_member::Entity::find_by_id((org.id, user_id))
             .one(&txn)
@@ -205,9 +199,7 @@ impl Auth {
         user_id: Uuid,
         authority: Authority,
     ) -> Result<()> {
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let org = lock_org(&txn, org).await?;
-        require(&txn, &org, authority, false).await?;
+        let (txn, org) = self.begin_org_change(org, authority, false).await?;
         let team = find_team(&txn, &org, name).await?;
         let deleted = team_member::Entity::delete_by_id((team.id, user_id))
             .exec(&txn)
