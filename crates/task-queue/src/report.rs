@@ -33,6 +33,17 @@ pub struct Report {
     pub outcome: Outcome,
 }
 
+/// What reporting does with a result the queue cannot store (too large,
+/// NUL characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadResult {
+    /// Refuses the whole report: the reporting worker hears why.
+    Refuse,
+    /// Resolves that task as exception/internal-error saying why, so that one
+    /// in-process handler's result does not fail the batch it is stored with.
+    FailTask,
+}
+
 impl Queue {
     /// Ends a run the worker holds: the task resolves, or gets a new pending
     /// run where retries are allowed and remain. Not found when the task does
@@ -51,7 +62,7 @@ impl Queue {
     /// Ends several runs in one transaction; `None` for each run the worker
     /// does not hold (or whose task does not exist), in request order.
     pub async fn report_many(&self, ctx: &Context, reports: Vec<Report>) -> Result<Vec<Option<Task>>> {
-        self.report_as(ctx, reports).await
+        self.report_as(ctx, reports, BadResult::Refuse).await
     }
 
     /// [`report_many`](Self::report_many), returning each changed task as `T`:
@@ -60,10 +71,11 @@ impl Queue {
         &self,
         ctx: &Context,
         reports: Vec<Report>,
+        bad_result: BadResult,
     ) -> Result<Vec<Option<T>>> {
         let mut checked = Vec::with_capacity(reports.len());
         for report in reports {
-            checked.push(self.checked(report)?);
+            checked.push(self.checked(report, bad_result)?);
         }
         let now = self.now();
         let txn = begin(self.db()).await?;
@@ -131,31 +143,24 @@ impl Queue {
             .collect())
     }
 
-    /// An in-process handler's outcome as it can be stored: a result the
-    /// queue would refuse (too large, NUL characters) becomes
-    /// exception/internal-error saying why, so that one bad result does not
-    /// fail the batch it is stored with.
-    pub(crate) fn storable(&self, outcome: Outcome) -> Outcome {
-        if let Outcome::Completed { result: Some(result) } = &outcome
+    /// Validates a report: a reason workers may give, a storable result
+    /// (else refused, or for [`BadResult::FailTask`] turned into
+    /// exception/internal-error); error texts are made storable ([`tidy_error`]).
+    fn checked(&self, mut report: Report, bad_result: BadResult) -> Result<Report> {
+        report.worker.validate()?;
+        if let Outcome::Completed { result: Some(result) } = &report.outcome
             && let Err(error) = validate::json("result", result, self.config().max_payload_bytes)
         {
-            return Outcome::Exception {
+            if bad_result == BadResult::Refuse {
+                return Err(error);
+            }
+            report.outcome = Outcome::Exception {
                 reason: Reason::InternalError,
                 error: Some(format!("the handler's result cannot be stored: {error}")),
             };
         }
-        outcome
-    }
-
-    /// Validates a report: a reason workers may give, a result within the
-    /// size limit; error texts are made storable ([`tidy_error`]).
-    fn checked(&self, mut report: Report) -> Result<Report> {
-        report.worker.validate()?;
         match &mut report.outcome {
-            Outcome::Completed { result: Some(result) } => {
-                validate::json("result", result, self.config().max_payload_bytes)?;
-            }
-            Outcome::Completed { result: None } => {}
+            Outcome::Completed { .. } => {}
             Outcome::Failed { error, .. } => tidy_error(error),
             Outcome::Exception { reason, error } => {
                 if !reason.reportable() {

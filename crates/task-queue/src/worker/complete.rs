@@ -9,6 +9,7 @@ use tokio::sync::{Semaphore, mpsc};
 use uuid::Uuid;
 
 use super::{Flight, Message, Shared};
+use crate::report::BadResult;
 use crate::resolve::Resolved;
 use crate::state::Reason;
 use crate::{Outcome, Report, Result};
@@ -67,7 +68,7 @@ async fn store(shared: &Shared, batch: Vec<Report>) {
     for attempt in 1..=ATTEMPTS {
         match shared
             .queue
-            .report_as::<Resolved>(&context(shared), batch.clone())
+            .report_as::<Resolved>(&context(shared), batch.clone(), BadResult::FailTask)
             .await
         {
             Ok(stored) => {
@@ -109,7 +110,7 @@ pub(super) async fn release(shared: &Shared, unfinished: Vec<(Uuid, Flight)>) ->
         .collect();
     shared
         .queue
-        .report_as::<Resolved>(&context(shared), reports)
+        .report_as::<Resolved>(&context(shared), reports, BadResult::FailTask)
         .await?;
     Ok(())
 }

@@ -210,7 +210,7 @@ async fn execute(shared: Arc<Shared>, task: Task, permit: OwnedSemaphorePermit) 
         task_id: task.id,
         run_id: task.run_id.unwrap_or(0),
         worker: shared.options.worker.clone(),
-        outcome: shared.queue.storable(outcome),
+        outcome,
     };
     if shared.completions.send(Message::Done(report)).is_err() {
         tracing::warn!("completer is gone; the lease will expire and the task be retried");
