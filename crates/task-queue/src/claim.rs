@@ -108,6 +108,11 @@ impl Queue {
     /// deadline sweep. Concurrent claimers never receive the same task.
     pub async fn claim(&self, claim: &Claim) -> Result<Vec<Task>> {
         claim.validate()?;
+        self.claim_valid(claim).await
+    }
+
+    /// [`claim`](Self::claim) of a claim already validated.
+    pub(crate) async fn claim_valid(&self, claim: &Claim) -> Result<Vec<Task>> {
         let count = claim.count.clamp(1, MAX_CLAIM);
         let now = self.now();
         let until = now.saturating_add(duration(claim.lease.unwrap_or(self.config().lease)));

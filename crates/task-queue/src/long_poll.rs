@@ -7,20 +7,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::{Claim, Queue, Result, Task, validate};
+use crate::{Claim, Queue, Result, Task};
 
 impl Queue {
     /// [`claim_work`](Self::claim_work), waiting up to `wait` for work when
     /// none is ready: returns as soon as a claim gets tasks, and an empty
     /// list once `wait` has passed. A quarantined worker waits and gets nothing.
     pub async fn claim_work_waiting(&self, claim: &Claim, wait: Duration) -> Result<Vec<Task>> {
-        validate::queue_name(&claim.queue)?;
+        claim.validate()?;
         self.ensure_listener();
         let until = Instant::now() + wait;
         let mut waiting = self.wakers().waiting(&claim.queue);
         loop {
             waiting.mark_seen();
-            let tasks = self.claim_work(claim).await?;
+            let tasks = self.claim_work_valid(claim).await?;
             let now = Instant::now();
             if !tasks.is_empty() || now >= until {
                 return Ok(tasks);

@@ -42,6 +42,11 @@ impl Queue {
     /// worker nothing.
     pub async fn claim_work(&self, claim: &Claim) -> Result<Vec<Task>> {
         claim.validate()?;
+        self.claim_work_valid(claim).await
+    }
+
+    /// [`claim_work`](Self::claim_work) of a claim already validated.
+    pub(crate) async fn claim_work_valid(&self, claim: &Claim) -> Result<Vec<Task>> {
         let now = self.now();
         let (prov, wtype) = queue_parts(&claim.queue);
         let key = (
@@ -58,7 +63,7 @@ impl Queue {
         let tasks = if quarantined {
             Vec::new()
         } else {
-            self.claim(claim).await?
+            self.claim_valid(claim).await?
         };
         let recently_seen = known
             .as_ref()
