@@ -61,7 +61,7 @@ pub(crate) fn tuple_token<const N: usize>(token: Option<&str>) -> Result<Option<
 }
 
 fn is_name(s: &str) -> bool {
-    s.len() <= crate::validate::MAX_NAME_LEN && !s.chars().any(char::is_control)
+    s.is_empty() || crate::validate::text("name", s, crate::validate::MAX_NAME_LEN).is_ok()
 }
 
 fn bad_token(token: &str) -> Error {

@@ -92,13 +92,7 @@ pub fn ident(what: &str, value: &str) -> Result<()> {
 
 /// Free text with a length limit and no control characters (unique keys, tags, content types).
 pub fn text(what: &str, value: &str, max: usize) -> Result<()> {
-    if !value.is_empty() && value.len() <= max && !value.chars().any(char::is_control) {
-        Ok(())
-    } else {
-        Err(Error::Invalid(format!(
-            "{what} must be 1-{max} bytes without control characters"
-        )))
-    }
+    check_chars(what, value, max, |c| !c.is_control(), "control characters")
 }
 
 /// A JSON value named `what` whose serialized size is at most `limit` bytes
@@ -150,12 +144,29 @@ pub fn index_path(path: &str, allow_root: bool) -> Result<()> {
 /// A message of 1–`max` bytes that may span lines (tabs and line breaks are
 /// allowed; other control characters are not).
 pub fn message(what: &str, value: &str, max: usize) -> Result<()> {
-    let allowed = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
+    check_chars(
+        what,
+        value,
+        max,
+        |c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'),
+        "control characters other than tabs and line breaks",
+    )
+}
+
+/// Refuses `value` unless it is 1–`max` bytes of characters `allowed`;
+/// `refused` names the characters that are not.
+fn check_chars(
+    what: &str,
+    value: &str,
+    max: usize,
+    allowed: impl Fn(char) -> bool,
+    refused: &str,
+) -> Result<()> {
     if !value.is_empty() && value.len() <= max && value.chars().all(allowed) {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "{what} must be 1-{max} bytes without control characters other than tabs and line breaks"
+            "{what} must be 1-{max} bytes without {refused}"
         )))
     }
 }
