@@ -1,9 +1,8 @@
 //! Settings of the auth crate.
 
-use std::net::IpAddr;
-
+use ipnet::IpNet;
 use plinth_sessions::SessionConfig;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Password hashing and policy. The defaults are OWASP's argon2id minimum
 /// (19 MiB, 2 passes, 1 lane).
@@ -114,12 +113,14 @@ pub struct AuthConfig {
     pub orgs: crate::orgs::OrgConfig,
     /// Request rate limits for sign-in, refresh, password-change and token endpoints.
     pub rate_limit: crate::rate_limit::RateLimitConfig,
-    /// Addresses of the reverse proxies in front of the server (default:
-    /// none). A request whose peer is one of them is taken to come from the
-    /// right-most `X-Forwarded-For` entry that is not; other requests come
-    /// from their peer, whatever they claim. The client address keys the
-    /// per-IP rate limits and is recorded with sessions and events.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Addresses or CIDR ranges (`10.0.0.2`, `10.1.0.0/16`, `fd00::/8`) of
+    /// the reverse proxies in front of the server (default: none). A request
+    /// whose peer is in one of them is taken to come from the right-most
+    /// `X-Forwarded-For` entry that is not; other requests come from their
+    /// peer, whatever they claim. The client address keys the per-IP rate
+    /// limits and is recorded with sessions and events.
+    #[serde(deserialize_with = "proxy_ranges")]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for AuthConfig {
@@ -138,6 +139,25 @@ impl Default for AuthConfig {
             trusted_proxies: Vec::new(),
         }
     }
+}
+
+/// Reads `trusted_proxies`: each entry is a CIDR range or a single address
+/// (a range of one).
+fn proxy_ranges<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .map(|range| range.trunc())
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "trusted_proxies: {entry:?} is neither an IP address nor a CIDR range"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Lifetimes of one-time tokens.

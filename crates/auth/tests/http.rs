@@ -388,7 +388,7 @@ plinth_db::db_test!(
     async fn forwarded_addresses_are_believed_only_from_trusted_proxies(db) {
         let one_per_ip = EndpointLimits { per_ip: Rate::new(1, 1), per_account: Rate::new(0, 0) };
         let config = AuthConfig {
-            trusted_proxies: vec!["10.0.0.1".parse().expect("address")],
+            trusted_proxies: vec!["10.0.0.0/30".parse().expect("range")],
             rate_limit: RateLimitConfig { login: one_per_ip, ..RateLimitConfig::default() },
             ..AuthConfig::default()
         };
@@ -408,7 +408,10 @@ plinth_db::db_test!(
         // Behind the trusted proxy each forwarded client has its own bucket.
         assert_eq!(call(&app, attempt("10.0.0.1:6000", "198.51.100.3")).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(call(&app, attempt("10.0.0.1:6000", "198.51.100.4")).await.0, StatusCode::UNAUTHORIZED);
-        assert_eq!(call(&app, attempt("10.0.0.1:6001", "198.51.100.3")).await.0, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(call(&app, attempt("10.0.0.2:6001", "198.51.100.3")).await.0, StatusCode::TOO_MANY_REQUESTS);
+        // A peer outside the trusted range is not believed either.
+        assert_eq!(call(&app, attempt("10.0.0.5:6002", "198.51.100.7")).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, attempt("10.0.0.5:6003", "198.51.100.8")).await.0, StatusCode::TOO_MANY_REQUESTS);
         // A forged entry left of the one the proxy appended buys no fresh bucket.
         assert_eq!(call(&app, attempt("10.0.0.1:6000", "203.0.113.50, 198.51.100.4")).await.0, StatusCode::TOO_MANY_REQUESTS);
         // Sessions record the client address found the same way.

@@ -16,7 +16,7 @@ fn configured_limits_are_enforced_per_endpoint() {
         },
         "mfa": { "key": "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=" },
         "orgs": { "invitation_secs": 3600 },
-        "trusted_proxies": ["10.0.0.1", "2001:db8::1"]
+        "trusted_proxies": ["10.0.0.1", "2001:db8::1", "10.1.2.3/16", "fd00::/8"]
     }))
     .expect("config");
     assert_eq!(config.rate_limit.login.per_ip, Rate::new(2, 2));
@@ -26,7 +26,12 @@ fn configured_limits_are_enforced_per_endpoint() {
         "unnamed sections keep defaults"
     );
     assert_eq!(config.orgs.invitation_secs, 3600);
-    assert_eq!(config.trusted_proxies.len(), 2);
+    let ranges: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        ranges,
+        ["10.0.0.1/32", "2001:db8::1/128", "10.1.0.0/16", "fd00::/8"],
+        "an address is a range of one; a range is kept from its network address"
+    );
     assert!(
         AuthConfig::default().trusted_proxies.is_empty(),
         "no proxy is trusted by default"
@@ -74,6 +79,8 @@ fn malformed_sections_are_refused() {
         serde_json::json!({ "rate_limit": { "logins": {} } }),
         serde_json::json!({ "orgs": { "invitation_days": 7 } }),
         serde_json::json!({ "trusted_proxies": ["proxy.internal"] }),
+        serde_json::json!({ "trusted_proxies": ["10.0.0.0/33"] }),
+        serde_json::json!({ "trusted_proxies": "10.0.0.1" }),
     ] {
         assert!(
             serde_json::from_value::<AuthConfig>(bad.clone()).is_err(),

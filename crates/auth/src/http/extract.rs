@@ -9,6 +9,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use ipnet::IpNet;
 use plinth_db::problem::Problem;
 use plinth_events::Context;
 
@@ -63,7 +64,7 @@ fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
         return Some(peer);
     };
     let trusted = &auth.config().trusted_proxies;
-    if !trusted.contains(&peer) {
+    if !is_trusted(trusted, &peer) {
         return Some(peer);
     }
     let forwarded: Vec<&str> = req
@@ -74,11 +75,16 @@ fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     Some(forwarded_client(peer, &forwarded.join(","), trusted))
 }
 
+/// Whether `ip` is in one of the `trusted` proxy ranges.
+fn is_trusted(trusted: &[IpNet], ip: &IpAddr) -> bool {
+    trusted.iter().any(|range| range.contains(ip))
+}
+
 /// The right-most entry of the `X-Forwarded-For` list `forwarded` that is not
 /// in `trusted` (each proxy appends the address it received the request
 /// from, so entries left of it may be forged); `peer` when every entry is
 /// trusted or that entry is not an address.
-fn forwarded_client(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+fn forwarded_client(peer: IpAddr, forwarded: &str, trusted: &[IpNet]) -> IpAddr {
     forwarded
         .rsplit(',')
         .map(|entry| {
@@ -88,7 +94,7 @@ fn forwarded_client(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr
                 .or_else(|_| entry.parse::<SocketAddr>().map(|a| a.ip()))
                 .map(|ip| ip.to_canonical())
         })
-        .find(|entry| !matches!(entry, Ok(ip) if trusted.contains(ip)))
+        .find(|entry| !matches!(entry, Ok(ip) if is_trusted(trusted, ip)))
         .and_then(Result::ok)
         .unwrap_or(peer)
 }
@@ -176,7 +182,7 @@ mod tests {
     #[test]
     fn the_client_is_the_right_most_untrusted_forwarded_entry() {
         let peer = ip("10.0.0.1");
-        let trusted = [peer, ip("10.0.0.2")];
+        let trusted = [IpNet::from(peer), "10.0.1.0/24".parse().expect("range")];
         let client = |forwarded| forwarded_client(peer, forwarded, &trusted);
         assert_eq!(client("198.51.100.7"), ip("198.51.100.7"));
         assert_eq!(
@@ -185,9 +191,14 @@ mod tests {
             "a forged entry on the left is ignored"
         );
         assert_eq!(
-            client("198.51.100.7, 10.0.0.2"),
+            client("198.51.100.7, 10.0.1.7, 10.0.1.200"),
             ip("198.51.100.7"),
-            "trusted hops are skipped"
+            "hops in a trusted range are skipped"
+        );
+        assert_eq!(
+            client("198.51.100.7, 10.0.0.2"),
+            ip("10.0.0.2"),
+            "an address beside a trusted one is not trusted"
         );
         assert_eq!(
             client("198.51.100.7:4711"),
@@ -197,7 +208,7 @@ mod tests {
         assert_eq!(client("[2001:db8::1]:443"), ip("2001:db8::1"));
         assert_eq!(client("::ffff:198.51.100.7"), ip("198.51.100.7"));
         assert_eq!(client(""), peer, "no header");
-        assert_eq!(client("10.0.0.2"), peer, "only trusted hops");
+        assert_eq!(client("10.0.1.2"), peer, "only trusted hops");
         assert_eq!(
             client("198.51.100.7, unknown"),
             peer,
