@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -65,27 +65,29 @@ pub(crate) async fn issue(
         .min(session.expires_at);
     let refresh_id = Uuid::now_v7();
     let access_id = Uuid::now_v7();
-    row(
-        session.id,
-        refresh_id,
-        TokenKind::Refresh,
-        refresh.hash,
-        None,
-        now,
-        refresh_expires_at,
-    )
-    .insert(conn)
-    .await?;
-    row(
-        session.id,
-        access_id,
-        TokenKind::Access,
-        access.hash,
-        Some(refresh_id),
-        now,
-        access_expires_at,
-    )
-    .insert(conn)
+    // One statement for both rows; the access row names the refresh row,
+    // which foreign keys accept because they are checked per statement.
+    token::Entity::insert_many([
+        row(
+            session.id,
+            refresh_id,
+            TokenKind::Refresh,
+            refresh.hash,
+            None,
+            now,
+            refresh_expires_at,
+        ),
+        row(
+            session.id,
+            access_id,
+            TokenKind::Access,
+            access.hash,
+            Some(refresh_id),
+            now,
+            access_expires_at,
+        ),
+    ])
+    .exec_without_returning(conn)
     .await?;
     Ok(Issued {
         pair: TokenPair {
