@@ -94,13 +94,16 @@ impl Auth {
         };
         let txn = plinth_db::begin_write(&self.db).await?;
         let force = cred.force_password_change;
-        let mut c: credential::ActiveModel = cred.into();
-        c.failed_login_attempts = Set(0);
-        c.locked_until = Set(None);
-        if let Some(hash) = new_hash {
-            c.password_hash = Set(hash);
+        // Most sign-ins have nothing to reset: they skip the write.
+        if cred.failed_login_attempts != 0 || cred.locked_until.is_some() || new_hash.is_some() {
+            let mut c: credential::ActiveModel = cred.into();
+            c.failed_login_attempts = Set(0);
+            c.locked_until = Set(None);
+            if let Some(hash) = new_hash {
+                c.password_hash = Set(hash);
+            }
+            c.update(&txn).await?;
         }
-        c.update(&txn).await?;
         let mut u: user::ActiveModel = user.into();
         u.last_active_at = Set(Some(now));
         let user = u.update(&txn).await?;
