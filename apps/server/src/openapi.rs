@@ -22,7 +22,7 @@ pub const DOCS_PATH: &str = "/docs/";
 #[openapi(
     info(
         title = "Plinth",
-        description = "Identity, sessions, files, repositories, queues and hooks over HTTP. \
+        description = "Identity, sessions, files and the task queue over HTTP. \
                        Errors are `application/problem+json` (RFC 9457)."
     ),
     paths(crate::health::healthz, crate::health::readyz, crate::metrics::render),
