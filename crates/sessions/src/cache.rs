@@ -24,6 +24,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+/// The longest TTL the underlying cache accepts (it panics beyond); longer
+/// configured TTLs are capped to it.
+const MAX_TTL: Duration = Duration::from_secs(1_000 * 365 * 24 * 60 * 60);
+
 /// The moment, in invalidations, at which a caller started reading the
 /// database for a value it means to cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +60,8 @@ impl<T, V> Deref for Cached<T, V> {
 /// A cache from `K` (e.g. a token hash) to `V`, each entry tagged with a
 /// `T` (e.g. a session id) by which it is invalidated. Cheap to clone:
 /// clones share the entries. A TTL or capacity of zero disables caching:
-/// every lookup misses and nothing is kept.
+/// every lookup misses and nothing is kept. A TTL over 1000 years is capped
+/// to 1000 years.
 pub struct CredentialCache<K, T, V> {
     inner: Option<Arc<Inner<K, T, V>>>,
 }
@@ -123,6 +128,7 @@ where
         if ttl.is_zero() || capacity == 0 {
             return Self { inner: None };
         }
+        let ttl = ttl.min(MAX_TTL);
         let entries = moka::sync::Cache::builder()
             .max_capacity(capacity)
             .time_to_live(ttl)
@@ -294,6 +300,15 @@ mod tests {
         cache.insert("a".into(), 1, cache.stamp(), "one");
         assert!(cache.get("a").is_some());
         std::thread::sleep(Duration::from_millis(40));
+        assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn a_huge_ttl_is_capped_instead_of_panicking() {
+        let cache: CredentialCache<String, u32, &str> = CredentialCache::new(Duration::MAX, 100);
+        cache.insert("a".into(), 1, cache.stamp(), "one");
+        assert!(cache.get("a").is_some());
+        cache.invalidate(&1);
         assert!(cache.get("a").is_none());
     }
 
