@@ -3,10 +3,20 @@
 use plinth_db::Backend;
 use plinth_db::sql::delete_in_batches;
 use sea_orm::Condition;
-use time::OffsetDateTime;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 
 use crate::entity::{session, token};
 use crate::{Result, Sessions};
+
+/// The earliest cutoff cleanup compares with: both databases store it, and
+/// nothing the service writes is older.
+const EARLIEST: OffsetDateTime = datetime!(0001-01-01 0:00 UTC);
+
+/// `at` minus `by`, no earlier than [`EARLIEST`] however large `by` is.
+fn back(at: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    at.saturating_sub(by).max(EARLIEST)
+}
 
 /// What a cleanup deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,13 +40,13 @@ impl Sessions {
     /// so no event is recorded.
     pub async fn cleanup(&self, now: OffsetDateTime) -> Result<CleanupReport> {
         let backend = Backend::of(&self.db)?;
-        let cutoff = now.saturating_sub(self.config.retention());
+        let cutoff = back(now, self.config.retention());
         let mut dead_sessions = Condition::any()
             .add(backend.before(session::Column::RevokedAt, cutoff))
             .add(backend.before(session::Column::ExpiresAt, cutoff));
         if let Some(idle) = self.config.idle_timeout() {
             dead_sessions =
-                dead_sessions.add(backend.before(session::Column::LastActiveAt, cutoff.saturating_sub(idle)));
+                dead_sessions.add(backend.before(session::Column::LastActiveAt, back(cutoff, idle)));
         }
         let dead_tokens = Condition::any()
             .add(backend.before(token::Column::RevokedAt, cutoff))

@@ -98,3 +98,23 @@ plinth_db::db_test!(
         sessions.get(active.id).await.expect("the active session is kept");
     }
 );
+
+plinth_db::db_test!(
+    async fn cleanup_with_huge_retention_and_idle_timeout_keeps_everything(db) {
+        let config = SessionConfig {
+            idle_timeout_secs: u64::MAX,
+            retention_secs: u64::MAX,
+            ..SessionConfig::default()
+        };
+        let (sessions, clock) = service_with(&db, config).await;
+        let (revoked, _) = sign_in(&sessions, user("alice")).await;
+        sessions.revoke(&ctx(), revoked.id).await.expect("revoke");
+        let (live, _) = sign_in(&sessions, user("alice")).await;
+        let now = START + Duration::days(365);
+        clock.set(now);
+        assert_eq!(sessions.cleanup(now).await.expect("cleanup"), CleanupReport::default());
+        for id in [revoked.id, live.id] {
+            sessions.get(id).await.expect("kept");
+        }
+    }
+);
