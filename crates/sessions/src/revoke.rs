@@ -42,6 +42,7 @@ impl Sessions {
     /// except the session `except` if given (e.g. the one that just changed
     /// the password). Records `session.revoked` for each; returns how many.
     pub async fn revoke_all(&self, ctx: &Context, subject: &Subject, except: Option<Uuid>) -> Result<u64> {
+        subject.storable()?;
         let now = self.now();
         let txn = self.begin().await?;
         let mut query = session::Entity::find()

@@ -17,6 +17,7 @@ use crate::checksum::checksum;
 use crate::clock::{Clock, SystemClock};
 use crate::entity::session;
 use crate::pair::{TokenPair, issue};
+use crate::session::{storable, storable_json};
 use crate::validity::check_session;
 use crate::{Error, NewSession, Result, Session, SessionConfig, Subject};
 
@@ -68,7 +69,8 @@ impl Sessions {
     }
 
     /// Starts a session for `new.subject` and issues its first token pair.
-    /// Records `session.created`.
+    /// Records `session.created`. A subject without a kind or an id, or text
+    /// or data holding a NUL character, is [`Error::Invalid`].
     pub async fn create(&self, ctx: &Context, new: NewSession) -> Result<(Session, TokenPair)> {
         let txn = self.begin().await?;
         let created = self.create_in(&txn, ctx, new).await?;
@@ -99,6 +101,17 @@ impl Sessions {
                 "a session's subject needs a kind and an id".into(),
             ));
         }
+        subject.storable()?;
+        for (field, value) in [
+            ("ip", &ip),
+            ("user agent", &user_agent),
+            ("device id", &device_id),
+        ] {
+            if let Some(value) = value {
+                storable(field, value)?;
+            }
+        }
+        storable_json("data", &data)?;
         let now = self.now();
         let row = session::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -144,6 +157,7 @@ impl Sessions {
     /// The subject's usable sessions (not revoked, expired or idle), most
     /// recently active first: what a "your devices" page shows.
     pub async fn list(&self, subject: &Subject) -> Result<Vec<Session>> {
+        subject.storable()?;
         let now = self.now();
         let rows = session::Entity::find()
             .filter(session::Column::SubjectType.eq(subject.kind.as_str()))
@@ -165,6 +179,7 @@ impl Sessions {
     /// `updated_at` included, and no event is recorded. Otherwise records
     /// `session.data_updated`. The session must be usable.
     pub async fn update_data(&self, ctx: &Context, id: Uuid, data: Value) -> Result<Session> {
+        storable_json("data", &data)?;
         let now = self.now();
         let sum = checksum(&data);
         let txn = self.begin().await?;

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::session;
+use crate::{Error, Result};
 
 /// Who a session is for: a kind (`user`, `client`…) and an id, kept as
 /// strings so this crate does not depend on the crate that owns subjects.
@@ -24,6 +25,32 @@ impl Subject {
             kind: kind.into(),
             id: id.to_string(),
         }
+    }
+
+    /// Refuses a kind or id holding a NUL character (see [`storable`]).
+    pub(crate) fn storable(&self) -> Result<()> {
+        storable("subject kind", &self.kind)?;
+        storable("subject id", &self.id)
+    }
+}
+
+/// Refuses `value` of `field` with [`Error::Invalid`] when it holds a NUL
+/// character, which PostgreSQL cannot store, so both backends behave alike.
+pub(crate) fn storable(field: &str, value: &str) -> Result<()> {
+    refuse_nul(field, plinth_db::text::has_nul(value))
+}
+
+/// Refuses the JSON `value` of `field` when a string or key in it holds a
+/// NUL character (see [`storable`]).
+pub(crate) fn storable_json(field: &str, value: &Value) -> Result<()> {
+    refuse_nul(field, plinth_db::text::json_has_nul(value))
+}
+
+fn refuse_nul(field: &str, nul: bool) -> Result<()> {
+    if nul {
+        Err(Error::Invalid(format!("{field} must not contain NUL characters")))
+    } else {
+        Ok(())
     }
 }
 

@@ -86,3 +86,32 @@ plinth_db::db_test!(
         assert!(!listed.contains(&idle.id));
     }
 );
+
+plinth_db::db_test!(
+    async fn text_with_nul_characters_is_refused(db) {
+        let (sessions, _clock) = service(&db).await;
+        let bad = [
+            NewSession::new(user("al\0ice")),
+            NewSession::new(plinth_sessions::Subject::new("us\0er", "alice")),
+            NewSession { ip: Some("203.0.113.7\0".into()), ..NewSession::new(user("alice")) },
+            NewSession { user_agent: Some("curl\0".into()), ..NewSession::new(user("alice")) },
+            NewSession { device_id: Some("\0".into()), ..NewSession::new(user("alice")) },
+            NewSession { data: json!({"k": ["x\u{0}"]}), ..NewSession::new(user("alice")) },
+            NewSession { data: json!({"k\u{0}": 1}), ..NewSession::new(user("alice")) },
+        ];
+        for new in bad {
+            let err = sessions.create(&ctx(), new.clone()).await;
+            assert!(matches!(err, Err(Error::Invalid(_))), "{new:?}: {err:?}");
+        }
+        let err = sessions.list(&user("al\0ice")).await;
+        assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+        let err = sessions.revoke_all(&ctx(), &user("al\0ice"), None).await;
+        assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+        assert!(sessions.list(&user("alice")).await.expect("list").is_empty(), "nothing was stored");
+
+        let (session, _) = sign_in(&sessions, user("alice")).await;
+        let err = sessions.update_data(&ctx(), session.id, json!({"k": "\u{0}"})).await;
+        assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+        assert_eq!(sessions.get(session.id).await.expect("get").data, json!({}));
+    }
+);
