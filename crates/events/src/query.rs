@@ -8,6 +8,7 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::entity::event::{Column, Entity};
+use crate::record::storable;
 use crate::{Cursor, Event, Page, Result};
 
 /// Largest page any query returns.
@@ -57,6 +58,8 @@ impl Events {
         before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<Event>> {
+        storable("actor kind", actor_type)?;
+        storable("actor id", actor_id)?;
         self.newest(
             Condition::all()
                 .add(Column::ActorType.eq(actor_type))
@@ -75,6 +78,8 @@ impl Events {
         before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<Event>> {
+        storable("subject type", subject_type)?;
+        storable("subject id", subject_id)?;
         self.newest(
             Condition::all()
                 .add(Column::SubjectType.eq(subject_type))

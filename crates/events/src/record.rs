@@ -98,10 +98,45 @@ fn check_topic(topic: &str) -> Result<()> {
     }
 }
 
+/// Refuses `value` of `field` with [`Error::Invalid`] when it holds a NUL
+/// character, which PostgreSQL cannot store, so both backends behave alike.
+pub(crate) fn storable(field: &str, value: &str) -> Result<()> {
+    if plinth_db::text::has_nul(value) {
+        Err(Error::Invalid(format!("{field} must not contain NUL characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses an event or context holding a NUL character anywhere.
+fn check_storable(ctx: &Context, event: &NewEvent) -> Result<()> {
+    let text = [
+        ("subject type", Some(&event.subject_type)),
+        ("subject id", Some(&event.subject_id)),
+        ("actor kind", ctx.actor.as_ref().map(|a| &a.kind)),
+        ("actor id", ctx.actor.as_ref().map(|a| &a.id)),
+        ("request id", ctx.request_id.as_ref()),
+        ("ip", ctx.ip.as_ref()),
+        ("user agent", ctx.user_agent.as_ref()),
+    ];
+    for (field, value) in text {
+        if let Some(value) = value {
+            storable(field, value)?;
+        }
+    }
+    if plinth_db::text::json_has_nul(&event.payload) {
+        return Err(Error::Invalid("payload must not contain NUL characters".into()));
+    }
+    Ok(())
+}
+
 /// Records `event` on `conn` — pass the transaction that makes the change, so
 /// the event exists exactly when the change does. Returns the event id.
+/// A bad topic, or text or payload holding a NUL character, is
+/// [`Error::Invalid`].
 pub async fn record(conn: &impl ConnectionTrait, ctx: &Context, event: NewEvent) -> Result<i64> {
     check_topic(&event.topic)?;
+    check_storable(ctx, &event)?;
     let (actor_type, actor_id) = match &ctx.actor {
         Some(a) => (Some(a.kind.clone()), Some(a.id.clone())),
         None => (None, None),

@@ -195,3 +195,35 @@ mod interleaved_rollback_leaves_no_event {
         assert_eq!(ids, [kept]);
     }
 }
+
+plinth_db::db_test!(
+    async fn text_with_nul_characters_is_refused(db) {
+        migrated(&db).await;
+        let nul_ctx = [
+            Context::actor("us\0er", "alice"),
+            Context::actor("user", "al\0ice"),
+            Context { request_id: Some("req\0".into()), ..Context::default() },
+            Context { ip: Some("\0".into()), ..Context::default() },
+            Context { user_agent: Some("agent\0".into()), ..Context::default() },
+        ];
+        for ctx in &nul_ctx {
+            let err = record(db.conn(), ctx, NewEvent::new("repo.pushed", "repo", "r1")).await;
+            assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{ctx:?}: {err:?}");
+        }
+        for event in [
+            NewEvent::new("repo.pushed", "re\0po", "r1"),
+            NewEvent::new("repo.pushed", "repo", "r\u{0}1"),
+            NewEvent::new("repo.pushed", "repo", "r1").payload(json!({"ref": "ma\u{0}in"})),
+            NewEvent::new("repo.pushed", "repo", "r1").payload(json!({"r\u{0}ef": "main"})),
+        ] {
+            let err = record(db.conn(), &Context::default(), event.clone()).await;
+            assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{event:?}: {err:?}");
+        }
+        let events = Events::new(db.conn().clone());
+        let err = events.by_actor("user", "al\0ice", None, 10).await;
+        assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
+        let err = events.by_subject("re\0po", "r1", None, 10).await;
+        assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
+        assert!(events.after(Cursor::START, 10).await.expect("after").events.is_empty());
+    }
+);
