@@ -93,7 +93,8 @@ impl Sessions {
     }
 
     /// Revokes the session of a refresh token presented after its grace
-    /// window and records `session.refresh_reused`.
+    /// window and records `session.refresh_reused`, unless a concurrent
+    /// caller revoked the session first.
     async fn reused(
         &self,
         txn: &DatabaseTransaction,
@@ -105,7 +106,10 @@ impl Sessions {
     ) -> Result<()> {
         let session_id = session.id;
         tracing::warn!(%session_id, token_id = %old.id, "rotated refresh token presented again; revoking the session");
-        revoke_session(txn, ctx, session, REASON_REFRESH_REUSED, now).await?;
+        if !revoke_session(txn, ctx, session, REASON_REFRESH_REUSED, now).await? {
+            // A concurrent caller revoked the session first.
+            return Ok(());
+        }
         let payload = json!({
             "refresh_token_id": old.id,
             "rotated_at": rotated_at.format(&Rfc3339).ok(),

@@ -2,9 +2,7 @@
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -32,10 +30,10 @@ impl Sessions {
             self.cache.invalidate(&id);
             return Ok(false);
         }
-        revoke_session(&txn, ctx, session, REASON_REVOKED, now).await?;
+        let revoked = revoke_session(&txn, ctx, session, REASON_REVOKED, now).await?;
         txn.commit().await?;
         self.cache.invalidate(&id);
-        Ok(true)
+        Ok(revoked)
     }
 
     /// Revokes every unrevoked session of `subject` ("log out everywhere"),
@@ -54,48 +52,59 @@ impl Sessions {
         }
         let sessions = query.all(&txn).await?;
         let ids: Vec<Uuid> = sessions.iter().map(|s| s.id).collect();
+        let mut revoked = 0;
         for session in sessions {
-            revoke_session(&txn, ctx, session, REASON_REVOKE_ALL, now).await?;
+            if revoke_session(&txn, ctx, session, REASON_REVOKE_ALL, now).await? {
+                revoked += 1;
+            }
         }
         txn.commit().await?;
         for id in &ids {
             self.cache.invalidate(id);
         }
-        Ok(ids.len() as u64)
+        Ok(revoked)
     }
 }
 
 /// Revokes `session` and its unrevoked tokens for `reason` and records
-/// `session.revoked`, inside the caller's transaction.
+/// `session.revoked`, inside the caller's transaction, unless the session is
+/// already revoked (a concurrent caller may have revoked it since it was
+/// read). Whether this call revoked it.
 pub(crate) async fn revoke_session(
     txn: &DatabaseTransaction,
     ctx: &Context,
     session: session::Model,
     reason: &str,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<bool> {
     let id = session.id;
-    let payload = json!({
-        "reason": reason,
-        "subject_type": session.subject_type,
-        "subject_id": session.subject_id,
-    });
-    let mut row = session.into_active_model();
-    row.revoked_at = Set(Some(now));
-    row.revoke_reason = Set(Some(reason.to_owned()));
-    row.updated_at = Set(now);
-    row.update(txn).await?;
+    let revoked = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .col_expr(session::Column::RevokeReason, Expr::value(reason))
+        .col_expr(session::Column::UpdatedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    if revoked.rows_affected == 0 {
+        return Ok(false);
+    }
     token::Entity::update_many()
         .col_expr(token::Column::RevokedAt, Expr::value(now))
         .filter(token::Column::Session.eq(id))
         .filter(token::Column::RevokedAt.is_null())
         .exec(txn)
         .await?;
+    let payload = json!({
+        "reason": reason,
+        "subject_type": session.subject_type,
+        "subject_id": session.subject_id,
+    });
     record(
         txn,
         ctx,
         NewEvent::new("session.revoked", "session", id).payload(payload),
     )
     .await?;
-    Ok(())
+    Ok(true)
 }

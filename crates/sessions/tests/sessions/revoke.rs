@@ -1,6 +1,10 @@
 //! Revoking one session, and all of a subject's.
 
-use plinth_sessions::Error;
+use plinth_db::Backend;
+use plinth_db::testing::TestDb;
+use plinth_sessions::{Error, Sessions};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::common::{ctx, service, sign_in, topics, user};
@@ -60,3 +64,81 @@ plinth_db::db_test!(
         assert!(sessions.get(bob.id).await.expect("get").revoked_at.is_none());
     }
 );
+
+plinth_db::db_test!(
+    async fn concurrent_revocations_revoke_once(db) {
+        let (sessions, _clock) = service(&db).await;
+        let (session, _) = sign_in(&sessions, user("alice")).await;
+        let holder = hold_row(&db, session.id).await;
+        let (a, b) = (revoker(&sessions, session.id), revoker(&sessions, session.id));
+        wait_for_waiters(&db, 2).await;
+        holder.commit().await.expect("release");
+        let a = a.await.expect("join").expect("first revocation");
+        let b = b.await.expect("join").expect("second revocation");
+        assert!(a ^ b, "exactly one call revokes: {a} {b}");
+        assert_eq!(topics(&db, session.id).await, ["session.created", "session.revoked"]);
+
+        // Log out everywhere racing a single revocation revokes once too.
+        let (other, _) = sign_in(&sessions, user("bob")).await;
+        let holder = hold_row(&db, other.id).await;
+        let one = revoker(&sessions, other.id);
+        let all = {
+            let sessions = sessions.clone();
+            tokio::spawn(async move { sessions.revoke_all(&ctx(), &user("bob"), None).await })
+        };
+        wait_for_waiters(&db, 2).await;
+        holder.commit().await.expect("release");
+        let one = one.await.expect("join").expect("revoke");
+        let all = all.await.expect("join").expect("revoke all");
+        assert_eq!(u64::from(one) + all, 1, "revoked once: {one} {all}");
+        assert_eq!(topics(&db, other.id).await, ["session.created", "session.revoked"]);
+    }
+);
+
+/// A transaction of another writer holding session `id`'s row, so that on
+/// PostgreSQL callers started meanwhile all read the session before any writes.
+async fn hold_row(db: &TestDb, id: Uuid) -> DatabaseTransaction {
+    let holder = plinth_db::begin_write(db.conn()).await.expect("begin");
+    holder
+        .execute_raw(Statement::from_sql_and_values(
+            db.backend().db_backend(),
+            "UPDATE sessions_session SET mfa_verified = mfa_verified WHERE id = $1",
+            [id.into()],
+        ))
+        .await
+        .expect("hold the row");
+    holder
+}
+
+/// Revokes session `id` in a task of its own.
+fn revoker(sessions: &Sessions, id: Uuid) -> JoinHandle<plinth_sessions::Result<bool>> {
+    let sessions = sessions.clone();
+    tokio::spawn(async move { sessions.revoke(&ctx(), id).await })
+}
+
+/// Waits until `n` statements on this test's database are blocked on a lock
+/// (PostgreSQL); on SQLite the callers wait for the write lock instead, so
+/// this only gives them a moment to start.
+async fn wait_for_waiters(db: &TestDb, n: i64) {
+    if db.backend() == Backend::Sqlite {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        return;
+    }
+    for _ in 0..500 {
+        let row = db
+            .conn()
+            .query_one_raw(Statement::from_string(
+                db.backend().db_backend(),
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        if row.try_get::<i64>("", "n").expect("count") >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the callers never blocked");
+}
