@@ -69,11 +69,17 @@ impl Sessions {
             .filter(token::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
-        session::Entity::update_many()
+        // A revocation committed since the session was read leaves no row to
+        // touch: the new pair must not outlive it.
+        let touched = session::Entity::update_many()
             .col_expr(session::Column::LastActiveAt, Expr::value(now))
             .filter(session::Column::Id.eq(session.id))
+            .filter(session::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
+        if touched.rows_affected == 0 {
+            return Err(Error::Revoked);
+        }
         let payload = json!({
             "refresh_token_id": old.id,
             "new_refresh_token_id": issued.refresh_id,

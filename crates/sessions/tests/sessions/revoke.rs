@@ -142,3 +142,33 @@ async fn wait_for_waiters(db: &TestDb, n: i64) {
     }
     panic!("the callers never blocked");
 }
+
+plinth_db::db_test!(
+    async fn a_refresh_racing_a_revocation_issues_no_live_pair(db) {
+        let (sessions, _clock) = service(&db).await;
+        let (session, pair) = sign_in(&sessions, user("alice")).await;
+        // Another process revokes the session while the refresh is under way.
+        let holder = hold_row(&db, session.id).await;
+        for sql in [
+            "UPDATE sessions_session SET revoked_at = updated_at, revoke_reason = 'revoked' WHERE id = $1",
+            "UPDATE sessions_token SET revoked_at = created_at WHERE session = $1",
+        ] {
+            holder
+                .execute_raw(Statement::from_sql_and_values(db.backend().db_backend(), sql, [session.id.into()]))
+                .await
+                .expect("revoke elsewhere");
+        }
+        let refresh = {
+            let sessions = sessions.clone();
+            tokio::spawn(async move { sessions.refresh(&ctx(), &pair.refresh_token).await })
+        };
+        wait_for_waiters(&db, 1).await;
+        holder.commit().await.expect("commit the revocation");
+        let err = refresh.await.expect("join");
+        assert!(matches!(err, Err(Error::Revoked)), "{err:?}");
+        let rows = crate::common::token_rows(&db, session.id).await;
+        assert_eq!(rows.len(), 2, "no new pair was written");
+        assert!(rows.iter().all(|t| t.revoked_at.is_some()));
+        assert_eq!(topics(&db, session.id).await, ["session.created"]);
+    }
+);
