@@ -7,7 +7,8 @@
 //! was later edited is refused by name instead of silently drifting.
 //!
 //! A run holds one transaction for all its work. On PostgreSQL that
-//! transaction first takes `pg_advisory_xact_lock`, so concurrent runners
+//! transaction runs at READ COMMITTED and first takes
+//! `pg_advisory_xact_lock`, so concurrent runners
 //! (several replicas starting at once) queue up on that one connection and the
 //! later ones find nothing pending.
 
@@ -15,7 +16,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{ColumnDef, Expr, ExprTrait, Query, Table};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, Statement, StatementBuilder, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, IsolationLevel, Statement, StatementBuilder,
+    TransactionTrait,
 };
 use time::OffsetDateTime;
 
@@ -233,20 +235,25 @@ pub async fn reset(db: &DatabaseConnection, migrators: &[&dyn Migrator]) -> Resu
 
 /// Opens the run's transaction; on PostgreSQL it waits for the advisory lock.
 async fn begin_locked(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    let txn = db.begin().await?;
-    match Backend::of(&txn)? {
+    match Backend::of(db)? {
         Backend::Postgres => {
+            // READ COMMITTED whatever the server's default: a REPEATABLE READ
+            // snapshot would be taken by the lock statement before it waits,
+            // hiding what the runner ahead of this one committed meanwhile.
+            let txn = db
+                .begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+                .await?;
             txn.execute_raw(Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
                 "SELECT pg_advisory_xact_lock($1)",
                 [LOCK_KEY.into()],
             ))
             .await?;
+            Ok(txn)
         }
         // SQLite has a single writer; the transaction's first write takes the lock.
-        Backend::Sqlite => {}
+        Backend::Sqlite => Ok(db.begin().await?),
     }
-    Ok(txn)
 }
 
 async fn ensure_tracking_table(conn: &impl ConnectionTrait, table: &'static str) -> Result<()> {

@@ -195,3 +195,72 @@ plinth_db::db_test!(
         assert_ne!(here, migrate::checksum(&edited, db.backend()));
     }
 );
+
+/// A crate whose one migration takes a second on PostgreSQL, so that a
+/// runner started meanwhile queues on the lock.
+struct Slow;
+
+impl Migrator for Slow {
+    fn crate_name(&self) -> &'static str {
+        "slow"
+    }
+
+    fn migration_table_name(&self) -> &'static str {
+        "slow_migrations"
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![Box::new(SlowTable)]
+    }
+}
+
+struct SlowTable;
+
+impl Migration for SlowTable {
+    fn name(&self) -> &str {
+        "m0001_slow"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        if s.backend() == Backend::Postgres {
+            s.sql("SELECT pg_sleep(1)");
+        }
+        s.stmt(
+            Table::create()
+                .table("slow_t")
+                .col(ColumnDef::new("id").integer().not_null().primary_key()),
+        );
+    }
+
+    fn down(&self, s: &mut Steps) {
+        s.stmt(Table::drop().table("slow_t"));
+    }
+}
+
+plinth_db::db_test!(
+    async fn a_queued_runner_sees_what_the_first_applied_whatever_the_default_isolation(db) {
+        if db.backend() == Backend::Postgres {
+            // Some servers run every transaction at REPEATABLE READ by default.
+            db.execute_unprepared(
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_isolation = %L', \
+                 current_database(), 'repeatable read'); END $$",
+            )
+            .await
+            .expect("set the default isolation");
+        }
+        let (a, b) = (
+            plinth_db::connect(db.url()).await.expect("first runner's connection"),
+            plinth_db::connect(db.url()).await.expect("second runner's connection"),
+        );
+        let migrators: [&dyn Migrator; 1] = [&Slow];
+        let (first, second) = tokio::join!(migrate::up(&a, &migrators), async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            migrate::up(&b, &migrators).await
+        });
+        let first = first.expect("first runner");
+        let second = second.expect("the queued runner finds the schema current");
+        assert_eq!((first.len(), second.len()), (1, 0), "{first:?} {second:?}");
+        a.close().await.expect("close a");
+        b.close().await.expect("close b");
+    }
+);
