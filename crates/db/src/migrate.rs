@@ -215,7 +215,9 @@ pub async fn status(db: &DatabaseConnection, migrators: &[&dyn Migrator]) -> Res
 
 /// Development only: reverts every applied migration of every migrator, last
 /// crate first, and drops the tracking tables. Tables of other software in the
-/// same database are not touched.
+/// same database are not touched. A database that records a migration this
+/// build does not know is refused: it could not be reverted, and dropping the
+/// tracking table would forget it.
 pub async fn reset(db: &DatabaseConnection, migrators: &[&dyn Migrator]) -> Result<Vec<Change>> {
     let txn = begin_locked(db).await?;
     let backend = Backend::of(&txn)?;
@@ -226,6 +228,9 @@ pub async fn reset(db: &DatabaseConnection, migrators: &[&dyn Migrator]) -> Resu
             continue;
         }
         let states = inspect(*migrator, backend, read_applied(&txn, table).await?);
+        if let Some(row) = states.iter().find(|r| matches!(r.state, State::Unknown(_))) {
+            return Err(unknown(migrator.crate_name(), &row.name));
+        }
         changes.extend(revert(&txn, *migrator, backend, &states, usize::MAX).await?);
         txn.execute(&Table::drop().table(table).to_owned()).await?;
     }
@@ -346,13 +351,7 @@ fn verify(crate_name: &str, states: &[MigrationStatus]) -> Result<()> {
                     row.name
                 )));
             }
-            State::Unknown(_) => {
-                return Err(Error::Migration(format!(
-                    "{crate_name}: migration `{}` is recorded as applied but unknown to this build \
-                     (was the database migrated by a newer version?)",
-                    row.name
-                )));
-            }
+            State::Unknown(_) => return Err(unknown(crate_name, &row.name)),
             State::Pending => {
                 first_pending.get_or_insert(&row.name);
             }
@@ -368,6 +367,14 @@ fn verify(crate_name: &str, states: &[MigrationStatus]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The error for a migration recorded as applied that this build does not know.
+fn unknown(crate_name: &str, name: &str) -> Error {
+    Error::Migration(format!(
+        "{crate_name}: migration `{name}` is recorded as applied but unknown to this build \
+         (was the database migrated by a newer version?)"
+    ))
 }
 
 /// Runs the down steps of the last `n` applied migrations, newest first.

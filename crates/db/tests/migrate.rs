@@ -264,3 +264,22 @@ plinth_db::db_test!(
         b.close().await.expect("close b");
     }
 );
+
+plinth_db::db_test!(
+    async fn reset_refuses_migrations_it_cannot_revert(db) {
+        let newer = Demo(vec![("m0001_a", "demo_a", &[]), ("m0002_b", "demo_b", &[])]);
+        migrate::up(&db, &[&newer, &Other]).await.expect("up");
+        // An older build, which cannot revert m0002_b, is asked to reset.
+        let older = Demo(vec![("m0001_a", "demo_a", &[])]);
+        let err = migrate::reset(&db, &[&older, &Other]).await.expect_err("reset must refuse");
+        let msg = err.to_string();
+        assert!(msg.contains("demo") && msg.contains("`m0002_b`") && msg.contains("unknown"), "{msg}");
+        // Nothing was reverted, and no record was dropped.
+        assert_eq!(
+            tables(&db, &["demo_a", "demo_b", "other_widget", "demo_migrations", "other_migrations"]).await,
+            [true; 5]
+        );
+        let status = migrate::status(&db, &[&newer, &Other]).await.expect("status");
+        assert!(status.iter().all(|r| matches!(r.state, State::Applied(_))), "{status:?}");
+    }
+);
