@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use time::{OffsetDateTime, UtcOffset};
@@ -151,7 +151,7 @@ impl Sessions {
 
     /// The session with `id`, in whatever state it is.
     pub async fn get(&self, id: Uuid) -> Result<Session> {
-        Ok(self.find(&self.db, id).await?.into())
+        Ok(found(session::Entity::find_by_id(id).one(&self.db).await?, id)?.into())
     }
 
     /// The subject's usable sessions (not revoked, expired or idle), most
@@ -229,11 +229,18 @@ impl Sessions {
         Ok(plinth_db::begin_write(&self.db).await?)
     }
 
-    /// The session row with `id`, or [`Error::NotFound`].
-    pub(crate) async fn find(&self, conn: &impl ConnectionTrait, id: Uuid) -> Result<session::Model> {
-        session::Entity::find_by_id(id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("session {id}")))
+    /// The session row with `id`, or [`Error::NotFound`], locked until `txn`
+    /// ends (on PostgreSQL; SQLite's write transactions already exclude each
+    /// other), so concurrent changes of one session queue behind each other.
+    pub(crate) async fn find(&self, txn: &DatabaseTransaction, id: Uuid) -> Result<session::Model> {
+        found(
+            session::Entity::find_by_id(id).lock_exclusive().one(txn).await?,
+            id,
+        )
     }
+}
+
+/// The session row `row` looked up by `id`, or [`Error::NotFound`].
+fn found(row: Option<session::Model>, id: Uuid) -> Result<session::Model> {
+    row.ok_or_else(|| Error::NotFound(format!("session {id}")))
 }

@@ -1,10 +1,11 @@
 //! Session data and its checksum, MFA step-up, and listing.
 
 use plinth_sessions::{Error, NewSession, SessionConfig};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use time::Duration;
 
-use crate::common::{START, ctx, service, service_with, sign_in, topics, user};
+use crate::common::{START, ctx, hold_row, service, service_with, sign_in, topics, user, wait_for_waiters};
 
 plinth_db::db_test!(
     async fn unchanged_data_is_not_rewritten(db) {
@@ -113,5 +114,44 @@ plinth_db::db_test!(
         let err = sessions.update_data(&ctx(), session.id, json!({"k": "\u{0}"})).await;
         assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
         assert_eq!(sessions.get(session.id).await.expect("get").data, json!({}));
+    }
+);
+
+plinth_db::db_test!(
+    async fn concurrent_changes_wait_for_each_other(db) {
+        let (sessions, _clock) = service(&db).await;
+        let (session, _) = sign_in(&sessions, user("alice")).await;
+        let holder = hold_row(&db, session.id).await;
+        let verify = || {
+            let sessions = sessions.clone();
+            tokio::spawn(async move { sessions.set_mfa_verified(&ctx(), session.id).await })
+        };
+        let (a, b) = (verify(), verify());
+        wait_for_waiters(&db, 2).await;
+        holder.commit().await.expect("release");
+        a.await.expect("join").expect("verify");
+        b.await.expect("join").expect("verify");
+        assert_eq!(topics(&db, session.id).await, ["session.created", "session.mfa_verified"], "recorded once");
+
+        // Data written while another process revokes the session is refused.
+        let holder = hold_row(&db, session.id).await;
+        holder
+            .execute_raw(Statement::from_sql_and_values(
+                db.backend().db_backend(),
+                "UPDATE sessions_session SET revoked_at = updated_at, revoke_reason = 'revoked' WHERE id = $1",
+                [session.id.into()],
+            ))
+            .await
+            .expect("revoke elsewhere");
+        let update = {
+            let sessions = sessions.clone();
+            tokio::spawn(async move { sessions.update_data(&ctx(), session.id, json!({"k": 1})).await })
+        };
+        wait_for_waiters(&db, 1).await;
+        holder.commit().await.expect("commit the revocation");
+        let err = update.await.expect("join");
+        assert!(matches!(err, Err(Error::Revoked)), "{err:?}");
+        assert_eq!(sessions.get(session.id).await.expect("get").data, json!({}));
+        assert_eq!(topics(&db, session.id).await, ["session.created", "session.mfa_verified"]);
     }
 );

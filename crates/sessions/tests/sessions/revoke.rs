@@ -1,13 +1,11 @@
 //! Revoking one session, and all of a subject's.
 
-use plinth_db::Backend;
-use plinth_db::testing::TestDb;
 use plinth_sessions::{Error, Sessions};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::common::{ctx, service, sign_in, topics, user};
+use crate::common::{ctx, hold_row, service, sign_in, topics, user, wait_for_waiters};
 
 plinth_db::db_test!(
     async fn a_revoked_session_rejects_its_tokens(db) {
@@ -95,54 +93,6 @@ plinth_db::db_test!(
     }
 );
 
-/// A transaction of another writer holding session `id`'s row, so that on
-/// PostgreSQL callers started meanwhile all read the session before any writes.
-async fn hold_row(db: &TestDb, id: Uuid) -> DatabaseTransaction {
-    let holder = plinth_db::begin_write(db.conn()).await.expect("begin");
-    holder
-        .execute_raw(Statement::from_sql_and_values(
-            db.backend().db_backend(),
-            "UPDATE sessions_session SET mfa_verified = mfa_verified WHERE id = $1",
-            [id.into()],
-        ))
-        .await
-        .expect("hold the row");
-    holder
-}
-
-/// Revokes session `id` in a task of its own.
-fn revoker(sessions: &Sessions, id: Uuid) -> JoinHandle<plinth_sessions::Result<bool>> {
-    let sessions = sessions.clone();
-    tokio::spawn(async move { sessions.revoke(&ctx(), id).await })
-}
-
-/// Waits until `n` statements on this test's database are blocked on a lock
-/// (PostgreSQL); on SQLite the callers wait for the write lock instead, so
-/// this only gives them a moment to start.
-async fn wait_for_waiters(db: &TestDb, n: i64) {
-    if db.backend() == Backend::Sqlite {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        return;
-    }
-    for _ in 0..500 {
-        let row = db
-            .conn()
-            .query_one_raw(Statement::from_string(
-                db.backend().db_backend(),
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .expect("pg_stat_activity")
-            .expect("a row");
-        if row.try_get::<i64>("", "n").expect("count") >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the callers never blocked");
-}
-
 plinth_db::db_test!(
     async fn a_refresh_racing_a_revocation_issues_no_live_pair(db) {
         let (sessions, _clock) = service(&db).await;
@@ -172,3 +122,9 @@ plinth_db::db_test!(
         assert_eq!(topics(&db, session.id).await, ["session.created"]);
     }
 );
+
+/// Revokes session `id` in a task of its own.
+fn revoker(sessions: &Sessions, id: Uuid) -> JoinHandle<plinth_sessions::Result<bool>> {
+    let sessions = sessions.clone();
+    tokio::spawn(async move { sessions.revoke(&ctx(), id).await })
+}
