@@ -3,7 +3,7 @@
 use plinth_sessions::Error;
 use time::Duration;
 
-use crate::common::{START, ctx, service, sign_in, token_rows, topics};
+use crate::common::{START, ctx, hold_row, service, sign_in, token_rows, topics, wait_for_waiters};
 
 plinth_db::db_test!(
     async fn refresh_rotates_the_pair(db) {
@@ -125,5 +125,29 @@ plinth_db::db_test!(
         let hashes = [a.refresh_token, b.refresh_token].map(|t| blake3::hash(t.as_bytes()).to_hex().to_string());
         assert!(hashes.contains(&successor.token_hash));
         assert!(sessions.get(session.id).await.expect("get").revoked_at.is_none());
+    }
+);
+
+plinth_db::db_test!(
+    async fn concurrent_reuse_revokes_once(db) {
+        let (sessions, clock) = service(&db).await;
+        let (session, first) = sign_in(&sessions, crate::common::user("alice")).await;
+        sessions.refresh(&ctx(), &first.refresh_token).await.expect("rotation");
+        clock.advance(Duration::seconds(16));
+        let holder = hold_row(&db, session.id).await;
+        let reuse = || {
+            let (sessions, token) = (sessions.clone(), first.refresh_token.clone());
+            tokio::spawn(async move { sessions.refresh(&ctx(), &token).await })
+        };
+        let (a, b) = (reuse(), reuse());
+        wait_for_waiters(&db, 2).await;
+        holder.commit().await.expect("release");
+        for result in [a.await.expect("join"), b.await.expect("join")] {
+            assert!(matches!(result, Err(Error::RefreshReused | Error::Revoked)), "{result:?}");
+        }
+        assert_eq!(
+            topics(&db, session.id).await,
+            ["session.created", "session.refreshed", "session.revoked", "session.refresh_reused"]
+        );
     }
 );
