@@ -59,6 +59,19 @@ impl Sessions {
             self.cache.invalidate(&id);
             return Err(Error::RefreshReused);
         }
+        // Touching the session locks its row before any token's, in the order
+        // revocations take them, so the two cannot deadlock. A revocation
+        // committed since the session was read leaves no row to touch: the new
+        // pair must not outlive it.
+        let touched = session::Entity::update_many()
+            .col_expr(session::Column::LastActiveAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session.id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if touched.rows_affected == 0 {
+            return Err(Error::Revoked);
+        }
         let issued = issue(&txn, &session, &self.config, now).await?;
         // Of two concurrent first rotations only one marks the token; the
         // other lands in the grace window, which started just now.
@@ -69,17 +82,6 @@ impl Sessions {
             .filter(token::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
-        // A revocation committed since the session was read leaves no row to
-        // touch: the new pair must not outlive it.
-        let touched = session::Entity::update_many()
-            .col_expr(session::Column::LastActiveAt, Expr::value(now))
-            .filter(session::Column::Id.eq(session.id))
-            .filter(session::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if touched.rows_affected == 0 {
-            return Err(Error::Revoked);
-        }
         let payload = json!({
             "refresh_token_id": old.id,
             "new_refresh_token_id": issued.refresh_id,

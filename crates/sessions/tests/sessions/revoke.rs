@@ -128,3 +128,34 @@ fn revoker(sessions: &Sessions, id: Uuid) -> JoinHandle<plinth_sessions::Result<
     let sessions = sessions.clone();
     tokio::spawn(async move { sessions.revoke(&ctx(), id).await })
 }
+
+plinth_db::db_test!(
+    async fn a_refresh_and_a_revocation_at_once_do_not_deadlock(db) {
+        let (sessions, _clock) = service(&db).await;
+        // Which of the two goes first after the holder is up to the
+        // database, so the race is run a few times.
+        for round in 0..5 {
+            let subject = user(&format!("user-{round}"));
+            let (session, pair) = sign_in(&sessions, subject.clone()).await;
+            let holder = hold_row(&db, session.id).await;
+            // Logging out everywhere queues for the session first, the refresh after it.
+            let revoke_all = {
+                let sessions = sessions.clone();
+                tokio::spawn(async move { sessions.revoke_all(&ctx(), &subject, None).await })
+            };
+            wait_for_waiters(&db, 1).await;
+            let refresh = {
+                let sessions = sessions.clone();
+                tokio::spawn(async move { sessions.refresh(&ctx(), &pair.refresh_token).await })
+            };
+            wait_for_waiters(&db, 2).await;
+            holder.commit().await.expect("release");
+            let revoked = revoke_all.await.expect("join");
+            assert!(matches!(revoked, Ok(1)), "{revoked:?}");
+            let refreshed = refresh.await.expect("join");
+            assert!(matches!(refreshed, Ok(_) | Err(Error::Revoked)), "{refreshed:?}");
+            let rows = crate::common::token_rows(&db, session.id).await;
+            assert!(rows.iter().all(|t| t.revoked_at.is_some()), "no token outlives the revocation");
+        }
+    }
+);
