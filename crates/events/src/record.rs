@@ -108,18 +108,33 @@ pub(crate) fn storable(field: &str, value: &str) -> Result<()> {
     }
 }
 
-/// Refuses an event or context holding a NUL character anywhere.
+/// Longest accepted subject type, subject id, actor kind or actor id, in
+/// bytes: they are indexed, and PostgreSQL refuses index entries over a few
+/// kilobytes.
+pub const MAX_ID_LEN: usize = 1_000;
+
+/// Refuses an event or context holding a NUL character anywhere, or an
+/// indexed field longer than [`MAX_ID_LEN`].
 fn check_storable(ctx: &Context, event: &NewEvent) -> Result<()> {
-    let text = [
+    let indexed = [
         ("subject type", Some(&event.subject_type)),
         ("subject id", Some(&event.subject_id)),
         ("actor kind", ctx.actor.as_ref().map(|a| &a.kind)),
         ("actor id", ctx.actor.as_ref().map(|a| &a.id)),
+    ];
+    for (field, value) in indexed {
+        if value.is_some_and(|v| v.len() > MAX_ID_LEN) {
+            return Err(Error::Invalid(format!(
+                "{field} must be at most {MAX_ID_LEN} bytes"
+            )));
+        }
+    }
+    let text = [
         ("request id", ctx.request_id.as_ref()),
         ("ip", ctx.ip.as_ref()),
         ("user agent", ctx.user_agent.as_ref()),
     ];
-    for (field, value) in text {
+    for (field, value) in indexed.into_iter().chain(text) {
         if let Some(value) = value {
             storable(field, value)?;
         }
@@ -132,8 +147,8 @@ fn check_storable(ctx: &Context, event: &NewEvent) -> Result<()> {
 
 /// Records `event` on `conn` — pass the transaction that makes the change, so
 /// the event exists exactly when the change does. Returns the event id.
-/// A bad topic, or text or payload holding a NUL character, is
-/// [`Error::Invalid`].
+/// A bad topic, a subject or actor longer than [`MAX_ID_LEN`], or text or
+/// payload holding a NUL character, is [`Error::Invalid`].
 pub async fn record(conn: &impl ConnectionTrait, ctx: &Context, event: NewEvent) -> Result<i64> {
     check_topic(&event.topic)?;
     check_storable(ctx, &event)?;

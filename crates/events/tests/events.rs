@@ -227,3 +227,40 @@ plinth_db::db_test!(
         assert!(events.after(Cursor::START, 10).await.expect("after").events.is_empty());
     }
 );
+
+/// `len` bytes of printable ASCII that do not compress, as an indexed value
+/// stored by PostgreSQL would be if a client chose it.
+fn incompressible(len: usize, mut seed: u64) -> String {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(b'!' + (seed % 90) as u8)
+        })
+        .collect()
+}
+
+plinth_db::db_test!(
+    async fn overlong_subjects_and_actors_are_refused(db) {
+        migrated(&db).await;
+        let max = plinth_events::record::MAX_ID_LEN;
+        let (longest, other) = (incompressible(max, 1), incompressible(max, 2));
+        record(db.conn(), &Context::actor(longest.clone(), other.clone()), NewEvent::new("a.b", other.clone(), &longest))
+            .await
+            .expect("the longest accepted values are stored");
+        let over = incompressible(max + 1, 3);
+        let too_long = [
+            (Context::actor(over.clone(), "alice"), NewEvent::new("a.b", "x", 1)),
+            (Context::actor("user", over.clone()), NewEvent::new("a.b", "x", 1)),
+            (Context::default(), NewEvent::new("a.b", over.clone(), 1)),
+            (Context::default(), NewEvent::new("a.b", "x", &over)),
+        ];
+        for (ctx, event) in too_long {
+            let err = record(db.conn(), &ctx, event).await;
+            assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
+        }
+        let events = Events::new(db.conn().clone());
+        assert_eq!(events.after(Cursor::START, 10).await.expect("after").events.len(), 1);
+    }
+);
