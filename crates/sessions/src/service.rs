@@ -69,8 +69,9 @@ impl Sessions {
     }
 
     /// Starts a session for `new.subject` and issues its first token pair.
-    /// Records `session.created`. A subject without a kind or an id, or text
-    /// or data holding a NUL character, is [`Error::Invalid`].
+    /// Records `session.created`. A subject without a kind or an id or with
+    /// one longer than [`MAX_SUBJECT_LEN`](crate::session::MAX_SUBJECT_LEN),
+    /// or text or data holding a NUL character, is [`Error::Invalid`].
     pub async fn create(&self, ctx: &Context, new: NewSession) -> Result<(Session, TokenPair)> {
         let txn = self.begin().await?;
         let created = self.create_in(&txn, ctx, new).await?;

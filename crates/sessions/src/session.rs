@@ -27,12 +27,24 @@ impl Subject {
         }
     }
 
-    /// Refuses a kind or id holding a NUL character (see [`storable`]).
+    /// Refuses a kind or id longer than [`MAX_SUBJECT_LEN`] or holding a NUL
+    /// character (see [`storable`]).
     pub(crate) fn storable(&self) -> Result<()> {
-        storable("subject kind", &self.kind)?;
-        storable("subject id", &self.id)
+        for (field, value) in [("subject kind", &self.kind), ("subject id", &self.id)] {
+            if value.len() > MAX_SUBJECT_LEN {
+                return Err(Error::Invalid(format!(
+                    "{field} must be at most {MAX_SUBJECT_LEN} bytes"
+                )));
+            }
+            storable(field, value)?;
+        }
+        Ok(())
     }
 }
+
+/// Longest accepted subject kind or id, in bytes: subjects are indexed, and
+/// PostgreSQL refuses index entries over a few kilobytes.
+pub const MAX_SUBJECT_LEN: usize = 1_000;
 
 /// Refuses `value` of `field` with [`Error::Invalid`] when it holds a NUL
 /// character, which PostgreSQL cannot store, so both backends behave alike.

@@ -1,11 +1,13 @@
 //! Session data and its checksum, MFA step-up, and listing.
 
-use plinth_sessions::{Error, NewSession, SessionConfig};
+use plinth_sessions::{Error, NewSession, SessionConfig, Subject};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use time::Duration;
 
-use crate::common::{START, ctx, hold_row, service, service_with, sign_in, topics, user, wait_for_waiters};
+use crate::common::{
+    START, ctx, hold_row, incompressible, service, service_with, sign_in, topics, user, wait_for_waiters,
+};
 
 plinth_db::db_test!(
     async fn unchanged_data_is_not_rewritten(db) {
@@ -153,5 +155,22 @@ plinth_db::db_test!(
         assert!(matches!(err, Err(Error::Revoked)), "{err:?}");
         assert_eq!(sessions.get(session.id).await.expect("get").data, json!({}));
         assert_eq!(topics(&db, session.id).await, ["session.created", "session.mfa_verified"]);
+    }
+);
+
+plinth_db::db_test!(
+    async fn overlong_subjects_are_refused(db) {
+        let (sessions, _clock) = service(&db).await;
+        let max = plinth_sessions::session::MAX_SUBJECT_LEN;
+        let longest = Subject::new(incompressible(max, 1), incompressible(max, 2));
+        let (session, _) = sign_in(&sessions, longest.clone()).await;
+        assert_eq!(session.subject, longest, "the longest accepted subject is stored");
+        for subject in [
+            Subject::new(incompressible(max + 1, 3), "alice"),
+            Subject::new("user", incompressible(max + 1, 4)),
+        ] {
+            let err = sessions.create(&ctx(), NewSession::new(subject.clone())).await;
+            assert!(matches!(err, Err(Error::Invalid(_))), "{err:?}");
+        }
     }
 );
