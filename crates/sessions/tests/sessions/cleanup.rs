@@ -118,3 +118,20 @@ plinth_db::db_test!(
         }
     }
 );
+
+plinth_db::db_test!(
+    async fn cleanup_with_a_huge_batch_size(db) {
+        let config = SessionConfig {
+            retention_secs: 0,
+            cleanup_batch_size: u64::MAX,
+            ..SessionConfig::default()
+        };
+        let (sessions, clock) = service_with(&db, config).await;
+        let (revoked, _) = sign_in(&sessions, user("alice")).await;
+        sessions.revoke(&ctx(), revoked.id).await.expect("revoke");
+        let now = START + Duration::seconds(1);
+        clock.set(now);
+        let report = sessions.cleanup(now).await.expect("cleanup");
+        assert_eq!(report.sessions, 1, "{report:?}");
+    }
+);
