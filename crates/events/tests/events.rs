@@ -130,6 +130,9 @@ plinth_db::db_test!(
         // Everything is older than a moment from now: 5 rows in batches of 2.
         assert_eq!(events.prune(OffsetDateTime::now_utc() + Duration::seconds(1), 2).await.expect("prune"), 5);
         assert!(events.after(Cursor::START, 10).await.expect("after").events.is_empty());
+        // A batch size too large for the database's integers is capped.
+        record(db.conn(), &Context::default(), NewEvent::new("job.done", "job", 5)).await.expect("record");
+        assert_eq!(events.prune(OffsetDateTime::now_utc() + Duration::seconds(1), u64::MAX).await.expect("prune"), 1);
     }
 );
 
