@@ -32,9 +32,16 @@ impl Backend {
     }
 }
 
+/// A configured batch size as a statement's `LIMIT` can take it: at least 1
+/// and at most `i64::MAX`, the databases' largest integer, since larger
+/// values cannot be bound.
+pub fn batch_limit(batch: u64) -> u64 {
+    batch.clamp(1, i64::MAX.unsigned_abs())
+}
+
 /// Deletes the rows of `table` matching `cond`, at most `batch` per
-/// statement (selected by their `id` column) until none are left, so no single
-/// statement locks or logs much. Returns how many rows were deleted.
+/// statement (selected by their `id` column; see [`batch_limit`]) until none
+/// are left, so no single statement locks or logs much. Returns how many rows were deleted.
 pub async fn delete_in_batches(
     conn: &impl ConnectionTrait,
     table: impl IntoTableRef + Clone,
@@ -42,7 +49,7 @@ pub async fn delete_in_batches(
     cond: Condition,
     batch: u64,
 ) -> Result<u64> {
-    let batch = Ord::max(batch, 1);
+    let batch = batch_limit(batch);
     let mut total = 0;
     loop {
         let ids = Query::select()

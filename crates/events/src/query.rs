@@ -103,12 +103,10 @@ impl Events {
     }
 
     /// Deletes events created before `older_than`, `batch` rows per statement
-    /// (at least 1, at most `i64::MAX`, the databases' largest integer) so no
-    /// single transaction grows large. Returns how many were deleted.
+    /// (at least 1, at most `i64::MAX`) so no single transaction grows large. Returns how many were deleted.
     pub async fn prune(&self, older_than: OffsetDateTime, batch: u64) -> Result<u64> {
         let backend = Backend::of(&self.db)?;
         let old = Condition::all().add(backend.before(Column::CreatedAt, older_than));
-        let batch = batch.clamp(1, i64::MAX.unsigned_abs());
         Ok(plinth_db::sql::delete_in_batches(&self.db, Entity, Column::Id, old, batch).await?)
     }
 }

@@ -13,9 +13,6 @@ use crate::{Result, Sessions};
 /// nothing the service writes is older.
 const EARLIEST: OffsetDateTime = datetime!(0001-01-01 0:00 UTC);
 
-/// Largest batch a statement can take: the databases' integers are signed.
-const MAX_BATCH: u64 = i64::MAX.unsigned_abs();
-
 /// `at` minus `by`, no earlier than [`EARLIEST`] however large `by` is.
 fn back(at: OffsetDateTime, by: Duration) -> OffsetDateTime {
     at.saturating_sub(by).max(EARLIEST)
@@ -54,7 +51,7 @@ impl Sessions {
         let dead_tokens = Condition::any()
             .add(backend.before(token::Column::RevokedAt, cutoff))
             .add(backend.before(token::Column::ExpiresAt, cutoff));
-        let batch = self.config.cleanup_batch_size.clamp(1, MAX_BATCH);
+        let batch = self.config.cleanup_batch_size;
         Ok(CleanupReport {
             sessions: delete_in_batches(
                 &self.db,

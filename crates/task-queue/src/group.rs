@@ -117,7 +117,7 @@ impl Queue {
     /// in batches; returns how many it canceled.
     pub async fn cancel_group(&self, ctx: &Context, id: Uuid) -> Result<u64> {
         self.seal_group(ctx, id).await?;
-        let batch = Ord::max(self.config().maintenance_batch, 1);
+        let batch = plinth_db::sql::batch_limit(self.config().maintenance_batch);
         let mut total = 0;
         loop {
             let now = self.now();

@@ -125,7 +125,7 @@ impl Queue {
     /// Ends the runs of tasks matching `cond` with `reason`, in batches;
     /// rows another sweeper holds are skipped.
     async fn sweep(&self, cond: Condition, reason: Reason, now: OffsetDateTime) -> Result<u64> {
-        let batch = Ord::max(self.config().maintenance_batch, 1);
+        let batch = plinth_db::sql::batch_limit(self.config().maintenance_batch);
         let mut total = 0;
         loop {
             let txn = begin(self.db()).await?;
@@ -177,7 +177,7 @@ impl Queue {
                     .add(task::Column::ResolvedAt.lt(cutoff)),
             );
         }
-        let batch = Ord::max(self.config().maintenance_batch, 1);
+        let batch = plinth_db::sql::batch_limit(self.config().maintenance_batch);
         let db = self.db();
         let mut total = 0;
         loop {

@@ -371,6 +371,26 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn batches_larger_than_a_database_integer_still_sweep_prune_and_cancel(db) {
+        let config = Config {
+            retention: Retention { completed: std::time::Duration::from_secs(60), failed: None },
+            maintenance_batch: u64::MAX,
+            ..Config::default()
+        };
+        let (q, clock) = manual(&db, config).await;
+        let group = Uuid::now_v7();
+        let tasks: Vec<NewTask> = (0..3).map(|_| job("q").group(group)).collect();
+        q.create_many(&ctx(), tasks).await.expect("create");
+        let t = claim(&q, "q", "w", 1).await.pop().expect("claimed");
+        complete(&q, &t, "w").await;
+        assert_eq!(q.cancel_group(&ctx(), group).await.expect("cancel group"), 2);
+        clock.advance(Duration::hours(1));
+        let swept = q.maintain().await.expect("maintain");
+        assert_eq!(swept.pruned, 1, "the completed task is past its retention");
+    }
+);
+
+plinth_db::db_test!(
     async fn runs_stored_in_the_earlier_layout_keep_their_history(db) {
         let (q, clock) = manual(&db, Config::default()).await;
         let id = q.create(&ctx(), job("q")).await.expect("create").id;
