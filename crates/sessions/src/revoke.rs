@@ -2,7 +2,7 @@
 
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -50,7 +50,8 @@ impl Sessions {
         if let Some(except) = except {
             query = query.filter(session::Column::Id.ne(except));
         }
-        let sessions = query.all(&txn).await?;
+        // In id order, so concurrent revocations lock the rows in one order.
+        let sessions = query.order_by_asc(session::Column::Id).all(&txn).await?;
         let ids: Vec<Uuid> = sessions.iter().map(|s| s.id).collect();
         let mut revoked = 0;
         for session in sessions {
