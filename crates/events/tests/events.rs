@@ -3,7 +3,7 @@
 
 use plinth_db::testing::TestDb;
 use plinth_events::{Context, Cursor, Events, NewEvent, record};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -113,10 +113,18 @@ plinth_db::db_test!(
         migrated(&db).await;
         let err = record(db.conn(), &Context::default(), NewEvent::new("Bad Topic", "x", 1)).await;
         assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
-        let events = Events::new(db.conn().clone());
-        assert!(events.after(Cursor::START, 10).await.expect("after").events.is_empty());
+        assert_eq!(stored(&db).await, 0, "nothing was stored");
     }
 );
+
+/// How many events the table holds, read directly: a consumer's cursor may
+/// hold back the newest while other transactions on the server are open.
+async fn stored(db: &TestDb) -> u64 {
+    plinth_events::entity::event::Entity::find()
+        .count(db.conn())
+        .await
+        .expect("count")
+}
 
 plinth_db::db_test!(
     async fn prune_deletes_old_events_in_batches(db) {
@@ -129,7 +137,7 @@ plinth_db::db_test!(
         assert_eq!(events.prune(OffsetDateTime::now_utc() - Duration::hours(1), 2).await.expect("prune"), 0);
         // Everything is older than a moment from now: 5 rows in batches of 2.
         assert_eq!(events.prune(OffsetDateTime::now_utc() + Duration::seconds(1), 2).await.expect("prune"), 5);
-        assert!(events.after(Cursor::START, 10).await.expect("after").events.is_empty());
+        assert_eq!(stored(&db).await, 0, "nothing was stored");
         // A batch size too large for the database's integers is capped.
         record(db.conn(), &Context::default(), NewEvent::new("job.done", "job", 5)).await.expect("record");
         assert_eq!(events.prune(OffsetDateTime::now_utc() + Duration::seconds(1), u64::MAX).await.expect("prune"), 1);
@@ -227,7 +235,7 @@ plinth_db::db_test!(
         assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
         let err = events.by_subject("re\0po", "r1", None, 10).await;
         assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
-        assert!(events.after(Cursor::START, 10).await.expect("after").events.is_empty());
+        assert_eq!(stored(&db).await, 0, "nothing was stored");
     }
 );
 
@@ -263,7 +271,6 @@ plinth_db::db_test!(
             let err = record(db.conn(), &ctx, event).await;
             assert!(matches!(err, Err(plinth_events::Error::Invalid(_))), "{err:?}");
         }
-        let events = Events::new(db.conn().clone());
-        assert_eq!(events.after(Cursor::START, 10).await.expect("after").events.len(), 1);
+        assert_eq!(stored(&db).await, 1, "only the longest accepted values were stored");
     }
 );
