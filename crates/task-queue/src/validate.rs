@@ -17,8 +17,11 @@ pub const MAX_UNIQUE_KEY_LEN: usize = 255;
 pub const MAX_TAGS: usize = 64;
 /// Longest tag key or value.
 pub const MAX_TAG_LEN: usize = 1_024;
-/// Longest artifact name or index path.
+/// Longest artifact name.
 pub const MAX_NAME_LEN: usize = 1_024;
+/// Longest index path or namespace: a written path is the subject of its
+/// `index.updated` event, so it is no longer than an event subject.
+pub const MAX_INDEX_PATH_LEN: usize = plinth_events::record::MAX_ID_LEN;
 /// Most task types one claim may name.
 pub const MAX_CLAIM_TYPES: usize = 100;
 /// Longest retry backoff, base or cap, in milliseconds (30 days).
@@ -119,14 +122,15 @@ pub fn artifact_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// An index path or namespace: `.`-separated segments of `A-Z a-z 0-9 _ -`;
-/// the empty string is the root namespace when `allow_root`.
+/// An index path or namespace: at most [`MAX_INDEX_PATH_LEN`] bytes of
+/// `.`-separated segments of `A-Z a-z 0-9 _ -`; the empty string is the root
+/// namespace when `allow_root`.
 pub fn index_path(path: &str, allow_root: bool) -> Result<()> {
     if path.is_empty() && allow_root {
         return Ok(());
     }
     let valid = !path.is_empty()
-        && path.len() <= MAX_NAME_LEN
+        && path.len() <= MAX_INDEX_PATH_LEN
         && path.split('.').all(|s| {
             !s.is_empty()
                 && s.bytes()
@@ -136,7 +140,8 @@ pub fn index_path(path: &str, allow_root: bool) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "index path `{path}` must be `.`-separated segments of A-Z, a-z, 0-9, '_' or '-'"
+            "index path `{path}` must be at most {MAX_INDEX_PATH_LEN} bytes of `.`-separated segments \
+             of A-Z, a-z, 0-9, '_' or '-'"
         )))
     }
 }

@@ -146,3 +146,41 @@ plinth_db::db_test!(
         assert!(matches!(ghost, Err(Error::NotFound(_))));
     }
 );
+
+/// An index path of `len` bytes: random letters, digits, `_` and `-` (which
+/// PostgreSQL cannot compress), with a `.` between segments of 63.
+fn incompressible_path(len: usize, mut seed: u64) -> String {
+    const SEGMENT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+    (0..len)
+        .map(|i| {
+            if i % 64 == 63 && i + 1 < len {
+                return '.';
+            }
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(SEGMENT[(seed % 64) as usize])
+        })
+        .collect()
+}
+
+plinth_db::db_test!(
+    async fn index_paths_up_to_the_limit_are_written_and_longer_ones_refused(db) {
+        let (q, _clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q")).await.expect("create").id;
+        let later = START + Duration::days(30);
+        let max = plinth_task_queue::validate::MAX_INDEX_PATH_LEN;
+        let longest = incompressible_path(max, 1);
+        let written = q.index_task(&ctx(), &longest, id, 1, json!({}), later).await.expect("the longest path is written");
+        assert_eq!(written.task_id, id);
+        assert_eq!(q.find_indexed(&longest).await.expect("found").task_id, id);
+        let (namespace, _) = longest.rsplit_once('.').expect("segments");
+        assert_eq!(q.latest_in(namespace).await.expect("latest").task_id, id);
+        let over = incompressible_path(max + 1, 2);
+        assert!(matches!(q.index_task(&ctx(), &over, id, 1, json!({}), later).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.find_indexed(&over).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.latest_in(&over).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.indexed_in(&over, None, 10).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.namespaces(&over, None, 10).await, Err(Error::Invalid(_))));
+    }
+);
