@@ -1,6 +1,7 @@
 //! User accounts: creation, lookup, status, soft delete and email verification.
 
 use plinth_events::{Context, NewEvent, record};
+use sea_orm::sea_query::LockType;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -165,8 +166,18 @@ pub(crate) async fn find_user(conn: &impl ConnectionTrait, id: Uuid) -> Result<u
 
 /// [`find_user`], locking the row for the rest of the transaction, so that
 /// changes that depend on the account being live take turns with its deletion.
+/// The lock (`FOR NO KEY UPDATE`) leaves the row's key free: rows referring
+/// to the account (a membership it grants, an invitation it sends) are still
+/// written meanwhile, so a change holding an organisation while it writes
+/// one cannot deadlock with the account's deletion locking that organisation.
 pub(crate) async fn lock_user(conn: &impl ConnectionTrait, id: Uuid) -> Result<user::Model> {
-    live(user::Entity::find_by_id(id).lock_exclusive().one(conn).await?, id)
+    live(
+        user::Entity::find_by_id(id)
+            .lock(LockType::NoKeyUpdate)
+            .one(conn)
+            .await?,
+        id,
+    )
 }
 
 fn live(found: Option<user::Model>, id: Uuid) -> Result<user::Model> {

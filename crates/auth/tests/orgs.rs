@@ -7,7 +7,7 @@ use plinth_auth::{Auth, AuthConfig, Error, Role};
 use plinth_db::Backend;
 use plinth_db::migrate::{Migrator as _, table_exists};
 use plinth_events::{Context, Events};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait};
 use uuid::Uuid;
 
 const PASSWORD: &str = "correct horse battery";
@@ -368,5 +368,47 @@ plinth_db::db_test!(
                 other => panic!("round {round}: the organisation and the deletion both went through, or neither: {other:?}"),
             }
         }
+    }
+);
+
+plinth_db::db_test!(
+    async fn an_owner_deleted_while_adding_a_member_does_not_deadlock(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let [owner, co_owner, newcomer] = [user(&auth, "olga").await, user(&auth, "otto").await, user(&auth, "nina").await];
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        auth.add_member(&ctx, "acme", co_owner, role::OWNER, None, Authority::Granted).await.expect("co-owner");
+        // On PostgreSQL, holding the newcomer's row stops the addition after it
+        // has locked the organisation and before it checks the adding owner's
+        // row, while the owner's deletion locks that row and waits for the
+        // organisation: the order in which the two would deadlock.
+        let hold = match db.backend() {
+            Backend::Postgres => {
+                let txn = db.begin().await.expect("begin");
+                txn.execute_unprepared(&format!("SELECT id FROM auth_user WHERE id = '{newcomer}' FOR UPDATE"))
+                    .await
+                    .expect("hold the newcomer");
+                Some(txn)
+            }
+            Backend::Sqlite => None,
+        };
+        let pause = std::time::Duration::from_millis(300);
+        let delete = async {
+            tokio::time::sleep(pause).await;
+            auth.set_status(&ctx, owner, "deleted", None, None).await
+        };
+        let release = async {
+            tokio::time::sleep(pause * 2).await;
+            if let Some(hold) = hold {
+                hold.commit().await.expect("release");
+            }
+        };
+        let (added, deleted, ()) = tokio::join!(
+            auth.add_member(&ctx, "acme", newcomer, role::MEMBER, Some(owner), Authority::Member(owner)),
+            delete,
+            release,
+        );
+        added.expect("the member is added");
+        deleted.expect("the owner is deleted");
     }
 );
