@@ -140,6 +140,19 @@ impl Auth {
     pub async fn accept_invitation(&self, ctx: &Context, token: &str, user_id: Uuid) -> Result<OrgMember> {
         let hash = token_hash(token)?;
         let txn = plinth_db::begin_write(&self.db).await?;
+        // The organisation is locked before the invitation is claimed, in the
+        // order revoking takes them, so the two cannot deadlock.
+        let org_id = org_invitation::Entity::find()
+            .filter(org_invitation::Column::TokenHash.eq(&hash))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::Invalid(UNUSABLE.into()))?
+            .org_id;
+        let org = org::Entity::find_by_id(org_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::Invalid(UNUSABLE.into()))?;
+        let org = lock_org(&txn, &org.name).await?;
         let invitation = claim(
             &txn,
             &hash,
@@ -153,11 +166,6 @@ impl Auth {
                 "this invitation was sent to another email address".into(),
             ));
         }
-        let org = org::Entity::find_by_id(invitation.org_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| Error::Invalid(UNUSABLE.into()))?;
-        let org = lock_org(&txn, &org.name).await?;
         record(
             &txn,
             ctx,

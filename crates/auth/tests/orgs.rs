@@ -412,3 +412,46 @@ plinth_db::db_test!(
         deleted.expect("the owner is deleted");
     }
 );
+
+plinth_db::db_test!(
+    async fn an_invitation_revoked_while_it_is_accepted_does_not_deadlock(db) {
+        let auth = setup(&db, AuthConfig::default()).await;
+        let ctx = Context::default();
+        let [owner, guest] = [user(&auth, "olga").await, user(&auth, "gus").await];
+        auth.create_org(&ctx, owner, org("acme")).await.expect("org");
+        let (invitation, token) =
+            auth.invite(&ctx, "acme", "gus@example.com", role::MEMBER, owner, Authority::Member(owner)).await.expect("invite");
+        // On PostgreSQL, holding the organisation queues the revocation for it
+        // first; the acceptance then queues behind the revocation, in the order
+        // in which claiming the invitation before the organisation deadlocked.
+        let hold = match db.backend() {
+            Backend::Postgres => {
+                let txn = db.begin().await.expect("begin");
+                txn.execute_unprepared("UPDATE auth_org SET updated_at = updated_at WHERE name = 'acme'")
+                    .await
+                    .expect("hold the organisation");
+                Some(txn)
+            }
+            Backend::Sqlite => None,
+        };
+        let pause = std::time::Duration::from_millis(300);
+        let accept = async {
+            tokio::time::sleep(pause).await;
+            auth.accept_invitation(&ctx, &token, guest).await
+        };
+        let release = async {
+            tokio::time::sleep(pause * 2).await;
+            if let Some(hold) = hold {
+                hold.commit().await.expect("release");
+            }
+        };
+        let (revoked, accepted, ()) = tokio::join!(
+            auth.revoke_invitation(&ctx, "acme", invitation.id, Authority::Member(owner)),
+            accept,
+            release,
+        );
+        revoked.expect("the invitation is revoked");
+        assert!(matches!(accepted, Err(Error::Invalid(_))), "{accepted:?}");
+        assert_eq!(auth.list_members("acme").await.expect("members").len(), 1);
+    }
+);
