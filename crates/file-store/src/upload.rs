@@ -60,6 +60,12 @@ impl Upload {
 }
 
 impl FileStore {
+    /// When an upload last written at `now` expires: the configured lifetime
+    /// later, or the latest time there is when that lies beyond it.
+    fn upload_expiry(&self, now: OffsetDateTime) -> OffsetDateTime {
+        now.saturating_add(self.upload_ttl)
+    }
+
     /// Starts an upload of `new.length` bytes, refused up front when the
     /// bucket does not exist or the length is over its limit. A zero-length
     /// upload is complete at once.
@@ -76,7 +82,7 @@ impl FileStore {
             upload_offset: 0,
             parts: Value::Array(Vec::new()),
             file: None,
-            expires_at: now + self.upload_ttl,
+            expires_at: self.upload_expiry(now),
             created_at: now,
             updated_at: now,
         };
@@ -189,7 +195,7 @@ impl FileStore {
         let updated = Entity::update_many()
             .col_expr(Column::UploadOffset, Expr::value(new_offset))
             .col_expr(Column::Parts, Expr::value(parts.clone()))
-            .col_expr(Column::ExpiresAt, Expr::value(now + self.upload_ttl))
+            .col_expr(Column::ExpiresAt, Expr::value(self.upload_expiry(now)))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::Id.eq(upload.id))
             .filter(Column::UploadOffset.eq(upload.upload_offset))
@@ -207,7 +213,7 @@ impl FileStore {
         Ok(Upload {
             upload_offset: new_offset,
             parts,
-            expires_at: now + self.upload_ttl,
+            expires_at: self.upload_expiry(now),
             updated_at: now,
             ..upload
         })

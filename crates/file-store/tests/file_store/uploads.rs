@@ -1,7 +1,7 @@
 //! Resumable uploads: interrupted appends keep their bytes, offsets are
 //! checked, and the last byte turns the upload into a file.
 
-use plinth_file_store::{Error, NewUpload, key, sniff};
+use plinth_file_store::{Error, FileStoreConfig, NewUpload, key, sniff};
 use serde_json::json;
 
 use crate::common::*;
@@ -123,5 +123,20 @@ plinth_db::db_test!(
         assert!(store.cancel_upload(upload.id).await.is_err());
         let report = store.sweep(std::time::Duration::ZERO).await.expect("sweep");
         assert_eq!(report.deleted_blobs, 1, "the part goes with the sweep");
+    }
+);
+
+plinth_db::db_test!(
+    async fn an_upload_lifetime_beyond_any_time_keeps_uploads_until_the_latest_time(db) {
+        let config = FileStoreConfig { upload_ttl_secs: u64::MAX, ..config() };
+        let store = store_with(&db, plinth_file_store::testing::blob_store(), &config).await;
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, 6)).await.expect("create");
+        assert_eq!(upload.expires_at.year(), 9999);
+        let appended = store.append(&ctx(), upload.id, 0, stream_of(b"abc", 3)).await.expect("append");
+        assert_eq!(appended.expires_at.year(), 9999);
+        let stored = store.upload(upload.id).await.expect("not expired");
+        assert_eq!(stored.upload_offset, 3);
+        let report = store.sweep(std::time::Duration::ZERO).await.expect("sweep");
+        assert_eq!(report.expired_uploads, 0);
     }
 );
