@@ -163,7 +163,9 @@ impl Signer {
 }
 
 impl FileStore {
-    /// Signs a download link to file `id` valid for `ttl` (at most the configured maximum).
+    /// Signs a download link to file `id` valid for `ttl` (at most the
+    /// configured maximum), or until the latest time there is when that lies
+    /// beyond it.
     pub async fn sign_link(&self, id: Uuid, ttl: time::Duration) -> Result<LinkSignature> {
         if ttl <= time::Duration::ZERO || ttl > self.signer.max_ttl() {
             return Err(Error::Invalid(format!(
@@ -172,7 +174,8 @@ impl FileStore {
             )));
         }
         let file = self.get(id).await?;
-        self.signer.sign(file.id, OffsetDateTime::now_utc() + ttl)
+        self.signer
+            .sign(file.id, OffsetDateTime::now_utc().saturating_add(ttl))
     }
 
     /// The file a signed link points at, if the link is valid now.

@@ -39,3 +39,18 @@ plinth_db::db_test!(
         assert!(rotated.open_link(file.id, &fresh).await.is_ok());
     }
 );
+
+plinth_db::db_test!(
+    async fn a_link_lifetime_beyond_any_time_lasts_until_the_latest_time(db) {
+        let mut config = config();
+        config.signing.max_ttl_secs = Some(u64::MAX);
+        let store = store_with(&db, plinth_file_store::testing::blob_store(), &config).await;
+        let file = store
+            .create(&ctx(), NewFile::new(DOCS, "forever.txt"), stream_of(b"forever", 3))
+            .await
+            .expect("file");
+        let link = store.sign_link(file.id, store.signer().max_ttl()).await.expect("sign");
+        assert_eq!(link.expires_at().year(), 9999);
+        assert_eq!(store.open_link(file.id, &link).await.expect("open").id, file.id);
+    }
+);
