@@ -61,10 +61,11 @@ impl Family {
 impl FileStore {
     /// Deletes expired resumable uploads, then every file blob without a
     /// file row and every upload part without an unfinished upload, unless
-    /// written within `grace`. Blobs under other prefixes are never touched.
+    /// written within `grace` (a grace reaching before the earliest time there
+    /// is keeps them all). Blobs under other prefixes are never touched.
     pub async fn sweep(&self, grace: std::time::Duration) -> Result<SweepReport> {
         let now = OffsetDateTime::now_utc();
-        let cutoff = now - grace;
+        let cutoff = now.saturating_sub(time::Duration::try_from(grace).unwrap_or(time::Duration::MAX));
         let mut report = SweepReport {
             expired_uploads: upload::Entity::delete_many()
                 .filter(Backend::of(&self.db)?.not_after(upload::Column::ExpiresAt, now))

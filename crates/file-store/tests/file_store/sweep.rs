@@ -77,3 +77,14 @@ plinth_db::db_test!(
         assert_eq!(read_all(store.content(&file).await.expect("content")).await, b"1234567890");
     }
 );
+
+plinth_db::db_test!(
+    async fn a_grace_period_beyond_any_time_keeps_every_blob(db) {
+        let store = store(&db).await;
+        let orphan = key::file(Uuid::now_v7());
+        store.blobs().put(&orphan, Bytes::from_static(b"orphan")).await.expect("orphan");
+        let report = store.sweep(Duration::MAX).await.expect("sweep");
+        assert_eq!((report.deleted_blobs, report.kept_recent), (0, 1));
+        assert!(store.blobs().exists(&orphan).await.expect("exists"));
+    }
+);
