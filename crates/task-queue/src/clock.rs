@@ -69,6 +69,18 @@ pub(crate) fn before(now: OffsetDateTime, age: std::time::Duration) -> Option<Of
     now.checked_sub(duration(age)).filter(|t| t.year() >= 1970)
 }
 
+/// Longest wait an instant is set ahead by: about 30 years, forever for any
+/// process, while an instant much further ahead may not be representable.
+const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 24 * 3_600);
+
+/// The instant `wait` after `now`, with a wait beyond [`FAR_FUTURE`] cut to it.
+pub(crate) fn instant_after<I>(now: I, wait: std::time::Duration) -> I
+where
+    I: std::ops::Add<std::time::Duration, Output = I>,
+{
+    now + wait.min(FAR_FUTURE)
+}
+
 /// Converts a standard duration to a `time` duration, saturating.
 pub(crate) fn duration(d: std::time::Duration) -> Duration {
     Duration::try_from(d).unwrap_or(Duration::MAX)

@@ -409,3 +409,21 @@ plinth_db::db_test!(
         assert_eq!(last.state, TaskState::Completed);
     }
 );
+
+plinth_db::db_test!(
+    async fn an_endless_poll_interval_waits_for_wake_ups(db) {
+        let q = queue(&db, config()).await;
+        let workers = Workers::new(&q)
+            .handle("noop", |_job: Job| async move { Ok(Value::Null) })
+            .queue("idle", 1)
+            .options(WorkerOptions { poll_interval: Some(Duration::MAX), ..fast() })
+            .start()
+            .expect("start");
+        // The first claim finds nothing, so the worker goes quiet until woken.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let id = q.create(&ctx(), job("idle")).await.expect("create").id;
+        settle(&q, &[id], Duration::from_secs(10)).await;
+        workers.shutdown(Duration::from_secs(1)).await.expect("shutdown");
+        assert_eq!(q.task(id).await.expect("task").state, TaskState::Completed);
+    }
+);

@@ -135,7 +135,7 @@ impl Fetcher {
             Ok(Some(delay)) => delay.min(self.poll),
             _ => self.poll,
         };
-        self.quiet_until = Some(Instant::now() + wait);
+        self.quiet_until = Some(crate::clock::instant_after(Instant::now(), wait));
     }
 
     /// Returns buffered tasks to the queue without counting an attempt.
