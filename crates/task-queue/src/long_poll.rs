@@ -16,7 +16,7 @@ impl Queue {
     pub async fn claim_work_waiting(&self, claim: &Claim, wait: Duration) -> Result<Vec<Task>> {
         claim.validate()?;
         self.ensure_listener();
-        let until = Instant::now() + wait;
+        let until = crate::clock::instant_after(Instant::now(), wait);
         let mut waiting = self.wakers().waiting(&claim.queue);
         loop {
             waiting.mark_seen();

@@ -184,3 +184,13 @@ plinth_db::db_test!(
         assert!(matches!(q.namespaces(&over, None, 10).await, Err(Error::Invalid(_))));
     }
 );
+
+plinth_db::db_test!(
+    async fn a_claim_may_wait_without_end(db) {
+        let (q, _clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q")).await.expect("create").id;
+        let claim = Claim::new("q", worker("host-1"), 1);
+        let got = q.claim_work_waiting(&claim, std::time::Duration::MAX).await.expect("claim");
+        assert_eq!(got.iter().map(|t| t.id).collect::<Vec<_>>(), [id]);
+    }
+);
