@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PasswordConfig {
-    /// Memory per hash in KiB.
+    /// Memory per hash in KiB, at most [`MAX_MEMORY_KIB`](crate::password::MAX_MEMORY_KIB).
     pub memory_kib: u32,
     /// Passes over memory.
     pub iterations: u32,

@@ -44,9 +44,20 @@ impl std::fmt::Debug for Hasher {
     }
 }
 
+/// Most memory one hash may take, in KiB (4 GiB): beyond it, allocating the
+/// buffer would abort the process instead of failing.
+pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+
 impl Hasher {
-    /// A hasher for `config`; computes the dummy hash once.
+    /// A hasher for `config`; computes the dummy hash once. Parameters argon2
+    /// refuses, or memory above [`MAX_MEMORY_KIB`], are [`Error::Invalid`].
     pub async fn new(config: &PasswordConfig) -> Result<Self> {
+        if config.memory_kib > MAX_MEMORY_KIB {
+            return Err(Error::Invalid(format!(
+                "password.memory_kib {} is more than {MAX_MEMORY_KIB} KiB",
+                config.memory_kib
+            )));
+        }
         let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
             .map_err(|e| Error::Invalid(format!("argon2 parameters: {e}")))?;
         let mut random = [0u8; 24];
@@ -233,6 +244,27 @@ mod tests {
             hash_concurrency: 2,
             ..PasswordConfig::default()
         }
+    }
+
+    #[tokio::test]
+    async fn absurd_memory_is_refused_before_anything_is_allocated() {
+        let config = PasswordConfig {
+            memory_kib: u32::MAX,
+            ..small()
+        };
+        let err = Hasher::new(&config).await.expect_err("refused");
+        assert!(
+            matches!(&err, Error::Invalid(m) if m.contains("memory_kib")),
+            "{err:?}"
+        );
+        let config = PasswordConfig {
+            memory_kib: 4,
+            ..small()
+        };
+        assert!(
+            matches!(Hasher::new(&config).await, Err(Error::Invalid(_))),
+            "argon2's own floor"
+        );
     }
 
     #[tokio::test]
