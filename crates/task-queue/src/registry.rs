@@ -164,6 +164,8 @@ impl Queue {
 
     /// The worker `who` of `queue`'s provisioner and worker type.
     pub async fn worker(&self, queue: &str, who: &WorkerRef) -> Result<Worker> {
+        validate::queue_name(queue)?;
+        who.validate()?;
         let (prov, wtype) = queue_parts(queue);
         let key = (
             prov.to_owned(),
@@ -255,6 +257,7 @@ impl Queue {
 
     /// The worker types of a provisioner, by name.
     pub async fn worker_types(&self, provisioner_id: &str) -> Result<Vec<worker_type::Model>> {
+        validate::ident("provisioner id", provisioner_id)?;
         Ok(worker_type::Entity::find()
             .filter(worker_type::Column::ProvisionerId.eq(provisioner_id))
             .order_by_asc(worker_type::Column::WorkerType)

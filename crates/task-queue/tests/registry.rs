@@ -40,6 +40,13 @@ plinth_db::db_test!(
         let rest = q.workers(queue_name, page.continuation.as_deref(), 10).await.expect("rest");
         assert_eq!(rest.items.iter().map(|w| w.worker_id.as_str()).collect::<Vec<_>>(), ["host-2"]);
         assert!(matches!(q.worker(queue_name, &worker("nobody")).await, Err(Error::NotFound(_))));
+        // Malformed names are refused before the database sees them (NUL is an error on PostgreSQL).
+        let until = plinth_task_queue_time(&clock) + Duration::hours(1);
+        assert!(matches!(q.worker(queue_name, &worker("no\0body")).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.worker("Bad Queue", &w).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.recent_tasks(queue_name, &worker("no\0body")).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.quarantine_worker(&ctx(), queue_name, &worker("no\0body"), until).await, Err(Error::Invalid(_))));
+        assert!(matches!(q.worker_types("proj\0ci").await, Err(Error::Invalid(_))));
         let built_in = q.claim_work(&Claim::new("plain", worker("x"), 1)).await.expect("claim");
         assert!(built_in.is_empty());
         let first = q.worker("plain", &worker("x")).await.expect("seen");

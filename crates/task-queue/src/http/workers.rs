@@ -38,9 +38,7 @@ async fn worker_with(
     (name, group, id): (String, String, String),
     action: fn(&str, &WorkerRef) -> String,
 ) -> Result<(String, WorkerRef, Worker), Problem> {
-    validate::queue_name(&name)?;
     let worker = WorkerRef::new(group, id);
-    worker.validate()?;
     let found = queue.worker(&name, &worker).await?;
     let hidden = Error::NotFound(format!(
         "worker {}/{} of {name}",
