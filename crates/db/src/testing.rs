@@ -143,6 +143,35 @@ pub fn postgres_url() -> String {
     })
 }
 
+/// `len` pseudo-random printable ASCII characters (`!` to `z`), the same for
+/// the same `seed`: a value chosen by a client as PostgreSQL would store it,
+/// without the compression that hides the size of repetitive text.
+pub fn incompressible(len: usize, seed: u64) -> String {
+    const PRINTABLE: [u8; 90] = {
+        let mut all = [0u8; 90];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = b'!' + i as u8;
+            i += 1;
+        }
+        all
+    };
+    incompressible_in(&PRINTABLE, len, seed)
+}
+
+/// Like [`incompressible`], drawing from the ASCII characters of `alphabet`.
+pub fn incompressible_in(alphabet: &[u8], len: usize, mut seed: u64) -> String {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = usize::try_from(seed % alphabet.len() as u64).unwrap_or(0);
+            char::from(alphabet[at])
+        })
+        .collect()
+}
+
 /// `url` with its database name replaced by `name`.
 pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -1,7 +1,7 @@
 //! The audit log / outbox on both backends: transactional recording, audit
 //! queries, gap-free consumer cursors and retention.
 
-use plinth_db::testing::TestDb;
+use plinth_db::testing::{TestDb, incompressible};
 use plinth_events::{Context, Cursor, Events, NewEvent, record};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde_json::json;
@@ -238,19 +238,6 @@ plinth_db::db_test!(
         assert_eq!(stored(&db).await, 0, "nothing was stored");
     }
 );
-
-/// `len` bytes of printable ASCII that do not compress, as an indexed value
-/// stored by PostgreSQL would be if a client chose it.
-fn incompressible(len: usize, mut seed: u64) -> String {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            char::from(b'!' + (seed % 90) as u8)
-        })
-        .collect()
-}
 
 plinth_db::db_test!(
     async fn overlong_subjects_and_actors_are_refused(db) {

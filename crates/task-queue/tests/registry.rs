@@ -156,18 +156,12 @@ plinth_db::db_test!(
 
 /// An index path of `len` bytes: random letters, digits, `_` and `-` (which
 /// PostgreSQL cannot compress), with a `.` between segments of 63.
-fn incompressible_path(len: usize, mut seed: u64) -> String {
+fn incompressible_path(len: usize, seed: u64) -> String {
     const SEGMENT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-    (0..len)
-        .map(|i| {
-            if i % 64 == 63 && i + 1 < len {
-                return '.';
-            }
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            char::from(SEGMENT[(seed % 64) as usize])
-        })
+    plinth_db::testing::incompressible_in(SEGMENT, len, seed)
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i % 64 == 63 && i + 1 < len { '.' } else { c })
         .collect()
 }
 

@@ -116,16 +116,3 @@ pub async fn wait_for_waiters(db: &TestDb, n: i64) {
     }
     panic!("the callers never blocked");
 }
-
-/// `len` bytes of printable ASCII that do not compress, as a value chosen by
-/// a client would be stored by PostgreSQL.
-pub fn incompressible(len: usize, mut seed: u64) -> String {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            char::from(b'!' + (seed % 90) as u8)
-        })
-        .collect()
-}

@@ -1,13 +1,12 @@
 //! Session data and its checksum, MFA step-up, and listing.
 
+use plinth_db::testing::incompressible;
 use plinth_sessions::{Error, NewSession, SessionConfig, Subject};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use time::Duration;
 
-use crate::common::{
-    START, ctx, hold_row, incompressible, service, service_with, sign_in, topics, user, wait_for_waiters,
-};
+use crate::common::{START, ctx, hold_row, service, service_with, sign_in, topics, user, wait_for_waiters};
 
 plinth_db::db_test!(
     async fn unchanged_data_is_not_rewritten(db) {
