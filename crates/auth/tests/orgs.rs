@@ -371,6 +371,39 @@ plinth_db::db_test!(
     }
 );
 
+/// On PostgreSQL, runs `sql` in a transaction and keeps it open, holding the
+/// rows it locked; on SQLite (no row locks) holds nothing.
+async fn hold_on_postgres(
+    db: &plinth_db::testing::TestDb,
+    sql: &str,
+) -> Option<sea_orm::DatabaseTransaction> {
+    match db.backend() {
+        Backend::Postgres => {
+            let txn = db.begin().await.expect("begin");
+            txn.execute_unprepared(sql).await.expect("hold the rows");
+            Some(txn)
+        }
+        Backend::Sqlite => None,
+    }
+}
+
+/// How long the racing calls below wait for one another to reach their locks.
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Runs `call` after `PAUSE`.
+async fn after_pause<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::sleep(PAUSE).await;
+    call.await
+}
+
+/// Commits `hold` after twice `PAUSE`, once the racing calls are queued.
+async fn release_later(hold: Option<sea_orm::DatabaseTransaction>) {
+    tokio::time::sleep(PAUSE * 2).await;
+    if let Some(hold) = hold {
+        hold.commit().await.expect("release");
+    }
+}
+
 plinth_db::db_test!(
     async fn an_owner_deleted_while_adding_a_member_does_not_deadlock(db) {
         let auth = setup(&db, AuthConfig::default()).await;
@@ -382,31 +415,11 @@ plinth_db::db_test!(
         // has locked the organisation and before it checks the adding owner's
         // row, while the owner's deletion locks that row and waits for the
         // organisation: the order in which the two would deadlock.
-        let hold = match db.backend() {
-            Backend::Postgres => {
-                let txn = db.begin().await.expect("begin");
-                txn.execute_unprepared(&format!("SELECT id FROM auth_user WHERE id = '{newcomer}' FOR UPDATE"))
-                    .await
-                    .expect("hold the newcomer");
-                Some(txn)
-            }
-            Backend::Sqlite => None,
-        };
-        let pause = std::time::Duration::from_millis(300);
-        let delete = async {
-            tokio::time::sleep(pause).await;
-            auth.set_status(&ctx, owner, "deleted", None, None).await
-        };
-        let release = async {
-            tokio::time::sleep(pause * 2).await;
-            if let Some(hold) = hold {
-                hold.commit().await.expect("release");
-            }
-        };
+        let hold = hold_on_postgres(&db, &format!("SELECT id FROM auth_user WHERE id = '{newcomer}' FOR UPDATE")).await;
         let (added, deleted, ()) = tokio::join!(
             auth.add_member(&ctx, "acme", newcomer, role::MEMBER, Some(owner), Authority::Member(owner)),
-            delete,
-            release,
+            after_pause(auth.set_status(&ctx, owner, "deleted", None, None)),
+            release_later(hold),
         );
         added.expect("the member is added");
         deleted.expect("the owner is deleted");
@@ -424,31 +437,11 @@ plinth_db::db_test!(
         // On PostgreSQL, holding the organisation queues the revocation for it
         // first; the acceptance then queues behind the revocation, in the order
         // in which claiming the invitation before the organisation deadlocked.
-        let hold = match db.backend() {
-            Backend::Postgres => {
-                let txn = db.begin().await.expect("begin");
-                txn.execute_unprepared("UPDATE auth_org SET updated_at = updated_at WHERE name = 'acme'")
-                    .await
-                    .expect("hold the organisation");
-                Some(txn)
-            }
-            Backend::Sqlite => None,
-        };
-        let pause = std::time::Duration::from_millis(300);
-        let accept = async {
-            tokio::time::sleep(pause).await;
-            auth.accept_invitation(&ctx, &token, guest).await
-        };
-        let release = async {
-            tokio::time::sleep(pause * 2).await;
-            if let Some(hold) = hold {
-                hold.commit().await.expect("release");
-            }
-        };
+        let hold = hold_on_postgres(&db, "UPDATE auth_org SET updated_at = updated_at WHERE name = 'acme'").await;
         let (revoked, accepted, ()) = tokio::join!(
             auth.revoke_invitation(&ctx, "acme", invitation.id, Authority::Member(owner)),
-            accept,
-            release,
+            after_pause(auth.accept_invitation(&ctx, &token, guest)),
+            release_later(hold),
         );
         // One of the two wins, whichever takes the organisation first; the other is refused.
         let members = auth.list_members("acme").await.expect("members").len();
@@ -480,34 +473,15 @@ plinth_db::db_test!(
         // it has locked the organisation and before it checks the inviting
         // owner's row, while the owner's deletion locks that row and waits for
         // the organisation.
-        let hold = match db.backend() {
-            Backend::Postgres => {
-                let txn = db.begin().await.expect("begin");
-                txn.execute_unprepared(&format!(
-                    "SELECT id FROM auth_org_invitation WHERE id = '{}' FOR UPDATE",
-                    expired.id
-                ))
-                .await
-                .expect("hold the expired invitation");
-                Some(txn)
-            }
-            Backend::Sqlite => None,
-        };
-        let pause = std::time::Duration::from_millis(300);
-        let delete = async {
-            tokio::time::sleep(pause).await;
-            auth.set_status(&ctx, owner, "deleted", None, None).await
-        };
-        let release = async {
-            tokio::time::sleep(pause * 2).await;
-            if let Some(hold) = hold {
-                hold.commit().await.expect("release");
-            }
-        };
+        let hold = hold_on_postgres(
+            &db,
+            &format!("SELECT id FROM auth_org_invitation WHERE id = '{}' FOR UPDATE", expired.id),
+        )
+        .await;
         let (invited, deleted, ()) = tokio::join!(
             auth.invite(&ctx, "acme", "gus@example.com", role::MEMBER, owner, Authority::Member(owner)),
-            delete,
-            release,
+            after_pause(auth.set_status(&ctx, owner, "deleted", None, None)),
+            release_later(hold),
         );
         invited.expect("the invitation is sent");
         deleted.expect("the owner is deleted");
