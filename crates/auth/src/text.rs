@@ -6,26 +6,14 @@ use serde_json::Value;
 
 use crate::{Error, Result};
 
-fn nul(field: &str) -> Error {
-    Error::Invalid(format!("{field} must not contain NUL characters"))
-}
-
 /// Refuses `value` of `field` when it holds a NUL character.
 pub(crate) fn storable(field: &str, value: &str) -> Result<()> {
-    if plinth_db::text::has_nul(value) {
-        Err(nul(field))
-    } else {
-        Ok(())
-    }
+    plinth_db::text::storable(field, value).map_err(Error::Invalid)
 }
 
 /// Refuses the JSON `value` of `field` when a string or key in it holds a NUL character.
 pub(crate) fn storable_json(field: &str, value: &Value) -> Result<()> {
-    if plinth_db::text::json_has_nul(value) {
-        Err(nul(field))
-    } else {
-        Ok(())
-    }
+    plinth_db::text::storable_json(field, value).map_err(Error::Invalid)
 }
 
 /// The trimmed `value` of `field` when that is 1 to `max` bytes of storable text.

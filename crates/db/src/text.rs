@@ -19,6 +19,37 @@ pub fn json_has_nul(value: &Value) -> bool {
     }
 }
 
+/// Longest accepted value, in bytes, of a free-text column under an index:
+/// PostgreSQL refuses index entries over a few kilobytes.
+pub const MAX_INDEXED_LEN: usize = 1_000;
+
+/// `value` of `field` as storable text: an error message naming `field` when
+/// it holds a NUL character. Each crate wraps the message in its own error.
+pub fn storable(field: &str, value: &str) -> Result<(), String> {
+    refuse_nul(field, has_nul(value))
+}
+
+/// Like [`storable`], for a JSON value, any string or key of which may hold the NUL.
+pub fn storable_json(field: &str, value: &Value) -> Result<(), String> {
+    refuse_nul(field, json_has_nul(value))
+}
+
+/// Like [`storable`], for an indexed column: also at most [`MAX_INDEXED_LEN`] bytes.
+pub fn indexable(field: &str, value: &str) -> Result<(), String> {
+    if value.len() > MAX_INDEXED_LEN {
+        return Err(format!("{field} must be at most {MAX_INDEXED_LEN} bytes"));
+    }
+    storable(field, value)
+}
+
+fn refuse_nul(field: &str, nul: bool) -> Result<(), String> {
+    if nul {
+        Err(format!("{field} must not contain NUL characters"))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -32,5 +63,26 @@ mod tests {
         assert!(json_has_nul(&json!({"k": ["x", {"y": "\u{0}"}]})));
         assert!(json_has_nul(&json!({"k\u{0}": 1})));
         assert!(!json_has_nul(&json!({"k": [1, true, null, "v"]})));
+    }
+
+    #[test]
+    fn messages_name_the_field() {
+        assert_eq!(
+            storable("name", "a\0"),
+            Err("name must not contain NUL characters".into())
+        );
+        assert_eq!(
+            storable_json("data", &json!(["\u{0}"])),
+            Err("data must not contain NUL characters".into())
+        );
+        assert_eq!(indexable("id", &"x".repeat(MAX_INDEXED_LEN)), Ok(()));
+        assert_eq!(
+            indexable("id", &"x".repeat(MAX_INDEXED_LEN + 1)),
+            Err("id must be at most 1000 bytes".into())
+        );
+        assert_eq!(
+            indexable("id", "\0"),
+            Err("id must not contain NUL characters".into())
+        );
     }
 }

@@ -101,17 +101,13 @@ fn check_topic(topic: &str) -> Result<()> {
 /// Refuses `value` of `field` with [`Error::Invalid`] when it holds a NUL
 /// character, which PostgreSQL cannot store, so both backends behave alike.
 pub(crate) fn storable(field: &str, value: &str) -> Result<()> {
-    if plinth_db::text::has_nul(value) {
-        Err(Error::Invalid(format!("{field} must not contain NUL characters")))
-    } else {
-        Ok(())
-    }
+    plinth_db::text::storable(field, value).map_err(Error::Invalid)
 }
 
 /// Longest accepted subject type, subject id, actor kind or actor id, in
 /// bytes: they are indexed, and PostgreSQL refuses index entries over a few
 /// kilobytes.
-pub const MAX_ID_LEN: usize = 1_000;
+pub const MAX_ID_LEN: usize = plinth_db::text::MAX_INDEXED_LEN;
 
 /// Refuses an event or context holding a NUL character anywhere, or an
 /// indexed field longer than [`MAX_ID_LEN`].
@@ -122,27 +118,22 @@ fn check_storable(ctx: &Context, event: &NewEvent) -> Result<()> {
         ("actor kind", ctx.actor.as_ref().map(|a| &a.kind)),
         ("actor id", ctx.actor.as_ref().map(|a| &a.id)),
     ];
-    for (field, value) in indexed {
-        if value.is_some_and(|v| v.len() > MAX_ID_LEN) {
-            return Err(Error::Invalid(format!(
-                "{field} must be at most {MAX_ID_LEN} bytes"
-            )));
-        }
-    }
     let text = [
         ("request id", ctx.request_id.as_ref()),
         ("ip", ctx.ip.as_ref()),
         ("user agent", ctx.user_agent.as_ref()),
     ];
-    for (field, value) in indexed.into_iter().chain(text) {
+    for (field, value) in indexed {
+        if let Some(value) = value {
+            plinth_db::text::indexable(field, value).map_err(Error::Invalid)?;
+        }
+    }
+    for (field, value) in text {
         if let Some(value) = value {
             storable(field, value)?;
         }
     }
-    if plinth_db::text::json_has_nul(&event.payload) {
-        return Err(Error::Invalid("payload must not contain NUL characters".into()));
-    }
-    Ok(())
+    plinth_db::text::storable_json("payload", &event.payload).map_err(Error::Invalid)
 }
 
 /// Records `event` on `conn` — pass the transaction that makes the change, so

@@ -28,42 +28,28 @@ impl Subject {
     }
 
     /// Refuses a kind or id longer than [`MAX_SUBJECT_LEN`] or holding a NUL
-    /// character (see [`storable`]).
+    /// character.
     pub(crate) fn storable(&self) -> Result<()> {
-        for (field, value) in [("subject kind", &self.kind), ("subject id", &self.id)] {
-            if value.len() > MAX_SUBJECT_LEN {
-                return Err(Error::Invalid(format!(
-                    "{field} must be at most {MAX_SUBJECT_LEN} bytes"
-                )));
-            }
-            storable(field, value)?;
-        }
-        Ok(())
+        plinth_db::text::indexable("subject kind", &self.kind)
+            .and_then(|()| plinth_db::text::indexable("subject id", &self.id))
+            .map_err(Error::Invalid)
     }
 }
 
 /// Longest accepted subject kind or id, in bytes: subjects are indexed, and
 /// PostgreSQL refuses index entries over a few kilobytes.
-pub const MAX_SUBJECT_LEN: usize = 1_000;
+pub const MAX_SUBJECT_LEN: usize = plinth_db::text::MAX_INDEXED_LEN;
 
 /// Refuses `value` of `field` with [`Error::Invalid`] when it holds a NUL
 /// character, which PostgreSQL cannot store, so both backends behave alike.
 pub(crate) fn storable(field: &str, value: &str) -> Result<()> {
-    refuse_nul(field, plinth_db::text::has_nul(value))
+    plinth_db::text::storable(field, value).map_err(Error::Invalid)
 }
 
 /// Refuses the JSON `value` of `field` when a string or key in it holds a
 /// NUL character (see [`storable`]).
 pub(crate) fn storable_json(field: &str, value: &Value) -> Result<()> {
-    refuse_nul(field, plinth_db::text::json_has_nul(value))
-}
-
-fn refuse_nul(field: &str, nul: bool) -> Result<()> {
-    if nul {
-        Err(Error::Invalid(format!("{field} must not contain NUL characters")))
-    } else {
-        Ok(())
-    }
+    plinth_db::text::storable_json(field, value).map_err(Error::Invalid)
 }
 
 /// What a new session starts with.
