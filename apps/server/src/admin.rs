@@ -46,8 +46,8 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<()> {
                 _ => (generate_password()?, true),
             };
             let scopes = if admin { vec!["*".to_owned()] } else { Vec::new() };
-            let (user, token) = auth
-                .create_user(
+            let user = auth
+                .create_verified_user(
                     &ctx,
                     NewUser {
                         username,
@@ -58,7 +58,6 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<()> {
                     },
                 )
                 .await?;
-            auth.verify_email(&ctx, &token).await?;
             println!("created user {} ({})", user.username, user.id);
             if generated {
                 println!("password: {password}");
@@ -69,13 +68,50 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<()> {
     Ok(())
 }
 
-/// 24 random characters from an unambiguous alphabet.
+/// 24 random characters from an unambiguous alphabet, each equally likely.
 fn generate_password() -> Result<String> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut bytes = [0u8; 24];
-    plinth_db::secret::random_bytes(&mut bytes).map_err(|e| plinth_auth::Error::Internal(e.to_string()))?;
-    Ok(bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect())
+    const LEN: usize = 24;
+    // Bytes at or above the largest multiple of the alphabet's size are
+    // dropped, so that the remainder is uniform.
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut password = String::with_capacity(LEN);
+    let mut bytes = [0u8; 64];
+    while password.len() < LEN {
+        plinth_db::secret::random_bytes(&mut bytes)
+            .map_err(|e| plinth_auth::Error::Internal(e.to_string()))?;
+        password.extend(
+            bytes
+                .iter()
+                .map(|b| usize::from(*b))
+                .filter(|b| *b < limit)
+                .map(|b| char::from(ALPHABET[b % ALPHABET.len()]))
+                .take(LEN - password.len()),
+        );
+    }
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_24_characters_of_the_alphabet() {
+        let passwords: Vec<String> = (0..200).map(|_| generate_password().expect("password")).collect();
+        for p in &passwords {
+            assert_eq!(p.chars().count(), 24, "{p}");
+            assert!(
+                p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() && !"ilo01IO".contains(c)),
+                "{p}"
+            );
+        }
+        let distinct: std::collections::HashSet<_> = passwords.iter().collect();
+        assert_eq!(distinct.len(), passwords.len());
+        // Every character of the alphabet turns up in 4800 draws (that any
+        // is missed has a probability below 1e-36).
+        let seen: std::collections::HashSet<char> = passwords.iter().flat_map(|p| p.chars()).collect();
+        assert_eq!(seen.len(), 55);
+    }
 }

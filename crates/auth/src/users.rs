@@ -180,6 +180,81 @@ pub(crate) async fn lock_user(conn: &impl ConnectionTrait, id: Uuid) -> Result<u
     )
 }
 
+/// A new account's checked fields and password hash.
+struct Account {
+    username: String,
+    email: String,
+    name: String,
+    hash: String,
+    scopes: Vec<String>,
+}
+
+/// Inserts the account and its credential unless the username or email is
+/// taken, and records `user.created`; a verified account starts active.
+async fn insert_account(
+    txn: &impl ConnectionTrait,
+    ctx: &Context,
+    account: Account,
+    verified: bool,
+) -> Result<user::Model> {
+    let now = OffsetDateTime::now_utc();
+    let id = Uuid::now_v7();
+    let taken = user::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(user::Column::Username.eq(&account.username))
+                .add(user::Column::Email.eq(&account.email)),
+        )
+        .one(txn)
+        .await?;
+    if taken.is_some() {
+        return Err(Error::Conflict("username or email already in use".into()));
+    }
+    let status = if verified { status::ACTIVE } else { status::PENDING };
+    let row = user::ActiveModel {
+        id: Set(id),
+        username: Set(account.username.clone()),
+        email: Set(account.email),
+        email_verified: Set(verified),
+        name: Set(account.name),
+        avatar_url: Set(None),
+        status: Set(status.to_owned()),
+        status_reason: Set(None),
+        status_until: Set(None),
+        preferences: Set(json!({})),
+        scopes: Set(json!(scope::normalize(account.scopes))),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_active_at: Set(None),
+        deleted_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    credential::ActiveModel {
+        user_id: Set(id),
+        password_hash: Set(account.hash),
+        password_algorithm: Set(ALGORITHM.to_owned()),
+        mfa_enabled: Set(false),
+        mfa_secret_encrypted: Set(None),
+        mfa_recovery_codes_hash: Set(json!([])),
+        password_changed_at: Set(now),
+        force_password_change: Set(false),
+        failed_login_attempts: Set(0),
+        locked_until: Set(None),
+        last_failed_login_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    record(
+        txn,
+        ctx,
+        NewEvent::new("user.created", "user", id)
+            .payload(json!({ "username": account.username, "email_verified": verified })),
+    )
+    .await?;
+    Ok(row)
+}
+
 fn live(found: Option<user::Model>, id: Uuid) -> Result<user::Model> {
     found
         .filter(|u| u.status != status::DELETED)
@@ -190,68 +265,42 @@ impl Auth {
     /// Creates an account with a password; the email starts unverified.
     /// Returns the user and an email-verification token to deliver.
     pub async fn create_user(&self, ctx: &Context, new: NewUser) -> Result<(User, String)> {
+        let account = self.prepare_account(new).await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
+        let user = insert_account(&txn, ctx, account, false).await?;
+        let token = self
+            .issue_email_token(&txn, user.id, &user.email, user.created_at)
+            .await?;
+        txn.commit().await?;
+        Ok((user.into(), token))
+    }
+
+    /// Creates an active account whose email is taken as verified, in one
+    /// transaction and without a verification token: for administrators
+    /// and bootstrap, who vouch for the address themselves.
+    pub async fn create_verified_user(&self, ctx: &Context, new: NewUser) -> Result<User> {
+        let account = self.prepare_account(new).await?;
+        let txn = plinth_db::begin_write(&self.db).await?;
+        let user = insert_account(&txn, ctx, account, true).await?;
+        txn.commit().await?;
+        Ok(user.into())
+    }
+
+    /// Checks a new account's fields and hashes its password, before any
+    /// transaction begins.
+    async fn prepare_account(&self, new: NewUser) -> Result<Account> {
         validate_username(&new.username)?;
         let email = normalize_email(&new.email)?;
         scope::validate_all(&new.scopes)?;
         let name = text::optional("name", new.name, 200)?.unwrap_or_else(|| new.username.clone());
         let hash = self.hasher.hash(&new.password).await?;
-        let now = OffsetDateTime::now_utc();
-        let id = Uuid::now_v7();
-        let txn = plinth_db::begin_write(&self.db).await?;
-        let taken = user::Entity::find()
-            .filter(
-                sea_orm::Condition::any()
-                    .add(user::Column::Username.eq(&new.username))
-                    .add(user::Column::Email.eq(&email)),
-            )
-            .one(&txn)
-            .await?;
-        if taken.is_some() {
-            return Err(Error::Conflict("username or email already in use".into()));
-        }
-        let row = user::ActiveModel {
-            id: Set(id),
-            username: Set(new.username.clone()),
-            email: Set(email.clone()),
-            email_verified: Set(false),
-            name: Set(name),
-            avatar_url: Set(None),
-            status: Set(status::PENDING.to_owned()),
-            status_reason: Set(None),
-            status_until: Set(None),
-            preferences: Set(json!({})),
-            scopes: Set(json!(scope::normalize(new.scopes))),
-            created_at: Set(now),
-            updated_at: Set(now),
-            last_active_at: Set(None),
-            deleted_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        credential::ActiveModel {
-            user_id: Set(id),
-            password_hash: Set(hash),
-            password_algorithm: Set(ALGORITHM.to_owned()),
-            mfa_enabled: Set(false),
-            mfa_secret_encrypted: Set(None),
-            mfa_recovery_codes_hash: Set(json!([])),
-            password_changed_at: Set(now),
-            force_password_change: Set(false),
-            failed_login_attempts: Set(0),
-            locked_until: Set(None),
-            last_failed_login_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        let token = self.issue_email_token(&txn, id, &email, now).await?;
-        record(
-            &txn,
-            ctx,
-            NewEvent::new("user.created", "user", id).payload(json!({ "username": new.username })),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok((row.into(), token))
+        Ok(Account {
+            username: new.username,
+            email,
+            name,
+            hash,
+            scopes: new.scopes,
+        })
     }
 
     async fn issue_email_token(

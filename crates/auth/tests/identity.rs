@@ -188,6 +188,33 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn verified_users_are_active_at_once_with_no_token_issued(db) {
+        let auth = setup(&db).await;
+        let ctx = Context::default();
+        let new = |name: &str, email: &str| NewUser {
+            username: name.into(),
+            email: email.into(),
+            name: None,
+            password: PASSWORD.into(),
+            scopes: vec!["*".into()],
+        };
+        let created = auth.create_verified_user(&ctx, new("gina", "Gina@Example.com")).await.expect("create");
+        assert_eq!((created.status.as_str(), created.email_verified), ("active", true));
+        assert_eq!(created.email, "gina@example.com");
+        let tokens = plinth_auth::entity::email_token::Entity::find().all(&*db).await.expect("tokens");
+        assert!(tokens.is_empty(), "no verification token is issued: {tokens:?}");
+        let signed_in = auth.login(&ctx, login("gina", PASSWORD)).await.expect("signs in at once");
+        assert_eq!(signed_in.user.id, created.id);
+        let dup = auth.create_verified_user(&ctx, new("gina2", "GINA@example.com")).await;
+        assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+        let bad = auth.create_verified_user(&ctx, new("gina3", "not-an-email")).await;
+        assert!(matches!(bad, Err(Error::Invalid(_))), "{bad:?}");
+        let users = plinth_auth::entity::user::Entity::find().all(&*db).await.expect("users");
+        assert_eq!(users.len(), 1, "refused accounts change nothing");
+    }
+);
+
+plinth_db::db_test!(
     async fn refresh_rotates_and_logout_everywhere_revokes_all(db) {
         let auth = setup(&db).await;
         let id = user(&auth, "frank", &[]).await;
