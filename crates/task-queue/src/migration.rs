@@ -22,6 +22,7 @@ impl plinth_db::migrate::Migrator for Migrator {
             Box::new(CreateTables),
             Box::new(LastRunInTask),
             Box::new(UniqueKeyPerQueue),
+            Box::new(ExpiryOfResolvedTasks),
         ]
     }
 }
@@ -167,6 +168,30 @@ impl Migration for UniqueKeyPerQueue {
         s.sql(format!(
             "CREATE UNIQUE INDEX queue_task_unique_key_idx ON queue_task (unique_key) {LIVE_WITH_KEY}"
         ));
+    }
+}
+
+/// Narrows the task expiry index to resolved tasks, the only ones pruning
+/// deletes by expiry, so that creating and claiming a task with an expiry
+/// write one index entry fewer.
+struct ExpiryOfResolvedTasks;
+
+impl Migration for ExpiryOfResolvedTasks {
+    fn name(&self) -> &str {
+        "m0004_expiry_of_resolved_tasks"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        s.sql("DROP INDEX queue_task_expires_idx");
+        s.sql(
+            "CREATE INDEX queue_task_expires_idx ON queue_task (expires) \
+             WHERE state IN ('completed', 'failed', 'exception') AND expires IS NOT NULL",
+        );
+    }
+
+    fn down(&self, s: &mut Steps) {
+        s.sql("DROP INDEX queue_task_expires_idx");
+        s.sql("CREATE INDEX queue_task_expires_idx ON queue_task (expires) WHERE expires IS NOT NULL");
     }
 }
 

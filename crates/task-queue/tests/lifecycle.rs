@@ -371,6 +371,38 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn expiry_prunes_resolved_tasks_and_keeps_live_ones(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        let expires = plinth_task_queue::Clock::now(&*clock) + Duration::hours(1);
+        let ids: Vec<Uuid> = q
+            .create_many(&ctx(), (0..3).map(|_| job("q").expires(expires)).collect())
+            .await
+            .expect("create")
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let claimed = claim(&q, "q", "w", 1).await;
+        complete(&q, &claimed[0], "w").await;
+        clock.advance(Duration::hours(2));
+        assert_eq!(q.prune().await.expect("prune"), 1, "only the resolved task is pruned");
+        let done = claimed[0].id;
+        assert!(matches!(q.task(done).await, Err(Error::NotFound(_))));
+        for id in ids.iter().filter(|id| **id != done) {
+            assert!(!q.task(*id).await.expect("kept").state.is_resolved());
+        }
+
+        // The narrower expiry index goes down and up again, keeping the rows.
+        let migrators: [&dyn plinth_db::migrate::Migrator; 1] = [&plinth_task_queue::Migrator];
+        plinth_db::migrate::down(db.conn(), &migrators, "queue", 1).await.expect("down");
+        assert_eq!(q.prune().await.expect("prune"), 0);
+        plinth_db::migrate::up(db.conn(), &migrators).await.expect("up");
+        let late = claim(&q, "q", "w", 1).await;
+        complete(&q, &late[0], "w").await;
+        assert_eq!(q.prune().await.expect("prune"), 1, "a task resolved after its expiry goes too");
+    }
+);
+
+plinth_db::db_test!(
     async fn batches_larger_than_a_database_integer_still_sweep_prune_and_cancel(db) {
         let config = Config {
             retention: Retention { completed: std::time::Duration::from_secs(60), failed: None },
@@ -402,7 +434,7 @@ plinth_db::db_test!(
         let migrators: [&dyn plinth_db::migrate::Migrator; 1] = [&plinth_task_queue::Migrator];
 
         // Back to before m0002_last_run_in_task (and the migrations after it).
-        plinth_db::migrate::down(db.conn(), &migrators, "queue", 2).await.expect("down");
+        plinth_db::migrate::down(db.conn(), &migrators, "queue", 3).await.expect("down");
         assert_eq!(history_rows(&db).await, 1, "reverted, the last run is back in the history");
         assert_eq!(q.task(id).await.expect("task").worker_id, None);
 
