@@ -8,8 +8,9 @@
 //!
 //! A run holds one transaction for all its work. On PostgreSQL that
 //! transaction runs at READ COMMITTED and first takes
-//! `pg_advisory_xact_lock`, so concurrent runners
-//! (several replicas starting at once) queue up on that one connection and the
+//! `pg_advisory_xact_lock`; on SQLite it begins with `BEGIN IMMEDIATE`, taking
+//! the write lock (waiting up to the busy timeout). Either way concurrent
+//! runners (several replicas or processes starting at once) queue up and the
 //! later ones find nothing pending.
 
 use std::collections::HashMap;
@@ -238,7 +239,8 @@ pub async fn reset(db: &DatabaseConnection, migrators: &[&dyn Migrator]) -> Resu
     Ok(changes)
 }
 
-/// Opens the run's transaction; on PostgreSQL it waits for the advisory lock.
+/// Opens the run's transaction holding the backend's lock for migrating:
+/// the advisory lock on PostgreSQL, the write lock on SQLite.
 async fn begin_locked(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
     match Backend::of(db)? {
         Backend::Postgres => {
@@ -256,8 +258,11 @@ async fn begin_locked(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
             .await?;
             Ok(txn)
         }
-        // SQLite has a single writer; the transaction's first write takes the lock.
-        Backend::Sqlite => Ok(db.begin().await?),
+        // SQLite has a single writer: take its lock before reading what is
+        // applied. A deferred transaction would read first and then, when the
+        // runner ahead of it committed meanwhile, fail its first write with
+        // `SQLITE_BUSY` instead of waiting and finding nothing pending.
+        Backend::Sqlite => Ok(crate::begin_write(db).await?),
     }
 }
 

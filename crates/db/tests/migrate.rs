@@ -283,3 +283,80 @@ plinth_db::db_test!(
         assert!(status.iter().all(|r| matches!(r.state, State::Applied(_))), "{status:?}");
     }
 );
+
+/// A crate whose second migration creates many tables, so that it takes a
+/// while on either backend and a runner started at the same time (another
+/// process) must wait for it.
+struct Big;
+
+impl Migrator for Big {
+    fn crate_name(&self) -> &'static str {
+        "big"
+    }
+
+    fn migration_table_name(&self) -> &'static str {
+        "big_migrations"
+    }
+
+    fn migrations(&self) -> Vec<Box<dyn Migration>> {
+        vec![
+            Box::new(CreateTable {
+                name: "m0001_first",
+                table: "big_first",
+                columns: &[],
+            }),
+            Box::new(ManyTables),
+        ]
+    }
+}
+
+struct ManyTables;
+
+impl ManyTables {
+    const COUNT: usize = 100;
+}
+
+impl Migration for ManyTables {
+    fn name(&self) -> &str {
+        "m0002_many"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        for i in 0..Self::COUNT {
+            s.sql(format!(
+                "CREATE TABLE big_t{i} (id INTEGER PRIMARY KEY, a TEXT, b TEXT)"
+            ));
+            s.sql(format!("CREATE INDEX big_t{i}_a ON big_t{i} (a)"));
+        }
+    }
+
+    fn down(&self, s: &mut Steps) {
+        for i in 0..Self::COUNT {
+            s.sql(format!("DROP TABLE big_t{i}"));
+        }
+    }
+}
+
+plinth_db::db_test!(
+    async fn runners_started_together_apply_once_and_both_succeed(db) {
+        let big: [&dyn Migrator; 1] = [&Big];
+        migrate::up(&db, &big).await.expect("up");
+        for round in 0..3 {
+            // The tracking table exists, as it does when a new release starts.
+            migrate::down(&db, &big, "big", 1).await.expect("down");
+            let (a, b) = (
+                plinth_db::connect(db.url()).await.expect("first process's connection"),
+                plinth_db::connect(db.url()).await.expect("second process's connection"),
+            );
+            // Open each pool's connection first, so that both runs start together.
+            migrate::status(&a, &big).await.expect("warm a");
+            migrate::status(&b, &big).await.expect("warm b");
+            let (first, second) = tokio::join!(migrate::up(&a, &big), migrate::up(&b, &big));
+            let first = first.expect("first runner");
+            let second = second.expect("second runner");
+            assert_eq!(first.len() + second.len(), 1, "round {round}: {first:?} {second:?}");
+            a.close().await.expect("close a");
+            b.close().await.expect("close b");
+        }
+    }
+);
