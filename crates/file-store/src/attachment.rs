@@ -7,20 +7,22 @@ use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::entity::attachment::{self, Column, Entity};
-use crate::txn::settle;
+use crate::txn::{self, find_locked, settle};
 use crate::{Error, FileStore, Result, file, order};
 
 /// A file attached to an owner.
 pub type Attachment = attachment::Model;
 
 const TABLE: &str = "files_attachment";
+/// How an attachment is named in errors.
+const WHAT: &str = "attachment";
 /// Longest owner type.
 pub const MAX_OWNER_TYPE_LEN: usize = 64;
 /// Longest owner id.
@@ -76,7 +78,7 @@ impl FileStore {
     /// recording `file.attached`. Attaching the same file twice is a conflict.
     pub async fn attach(&self, ctx: &Context, owner: &Owner, file: Uuid) -> Result<Attachment> {
         owner.check()?;
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
             file::find(&txn, file).await?;
@@ -116,10 +118,10 @@ impl FileStore {
     /// Removes one attachment (the file stays), closing the gap in its
     /// owner's order; records `file.detached`.
     pub async fn detach(&self, ctx: &Context, id: Uuid) -> Result<Attachment> {
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
-            let attachment = find(&txn, id).await?;
+            let attachment = find_locked::<Entity>(&txn, id, WHAT).await?;
             Entity::delete_by_id(id).exec(&txn).await?;
             Entity::update_many()
                 .col_expr(Column::Order, Expr::col(Column::Order).sub(1))
@@ -138,7 +140,7 @@ impl FileStore {
     /// owner is deleted; records `file.detached` for each and returns how many.
     pub async fn detach_all(&self, ctx: &Context, owner: &Owner) -> Result<u64> {
         owner.check()?;
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
             let attachments = Entity::find().filter(owner.condition()).all(&txn).await?;
@@ -161,7 +163,7 @@ impl FileStore {
         ids: &[Uuid],
     ) -> Result<Vec<Attachment>> {
         owner.check()?;
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
             let current: Vec<_> = Entity::find()
@@ -198,7 +200,7 @@ async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Attachment> {
     Ok(Entity::find_by_id(id)
         .one(conn)
         .await?
-        .or_not_found(format!("attachment {id}"))?)
+        .or_not_found(format!("{WHAT} {id}"))?)
 }
 
 fn event(topic: &str, attachment: &Attachment) -> NewEvent {

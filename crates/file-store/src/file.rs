@@ -9,7 +9,7 @@ use plinth_db::OptionExt;
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -18,11 +18,14 @@ use uuid::Uuid;
 use crate::blob::{ByteStream, Written};
 use crate::entity::file::{self, Column, Entity};
 use crate::sniff::Peeked;
-use crate::txn::settle;
+use crate::txn::{self, find_locked, settle};
 use crate::{Error, FileStore, Result, key, name};
 
 /// A stored file.
 pub type File = file::Model;
+
+/// How a file is named in errors.
+const WHAT: &str = "file";
 
 /// Largest page of files a listing returns.
 pub const MAX_PAGE: u64 = 1_000;
@@ -80,7 +83,7 @@ impl FileStore {
         let ingested = self.ingest(&new.bucket, id, body).await?;
         let row = file_row(id, &new.bucket, &new.name, new.meta, &ingested);
         let inserted = async {
-            let txn = self.db.begin().await?;
+            let txn = txn::begin(&self.db).await?;
             let result = insert_file(&txn, ctx, row).await;
             settle(txn, result).await
         }
@@ -148,9 +151,9 @@ impl FileStore {
         if let Some(meta) = &update.meta {
             check_meta(meta)?;
         }
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
-            let mut row = find(&txn, id).await?.into_active_model();
+            let mut row = find_locked::<Entity>(&txn, id, WHAT).await?.into_active_model();
             if let Some(new_name) = &update.name {
                 row.name = Set(name::clean(new_name));
             }
@@ -169,9 +172,9 @@ impl FileStore {
     /// attachments), recording `file.deleted`. The blob stays until
     /// [`FileStore::sweep`] finds it unreferenced.
     pub async fn delete(&self, ctx: &Context, id: Uuid) -> Result<File> {
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
-            let file = find(&txn, id).await?;
+            let file = find_locked::<Entity>(&txn, id, WHAT).await?;
             Entity::delete_by_id(id).exec(&txn).await?;
             record(&txn, ctx, event("file.deleted", &file)).await?;
             Ok::<_, Error>(file)
@@ -196,7 +199,7 @@ pub(crate) async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<File> 
     Ok(Entity::find_by_id(id)
         .one(conn)
         .await?
-        .or_not_found(format!("file {id}"))?)
+        .or_not_found(format!("{WHAT} {id}"))?)
 }
 
 /// The row of a file whose blob was just ingested.

@@ -8,7 +8,7 @@ use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -16,13 +16,15 @@ use uuid::Uuid;
 
 use crate::entity::group::{self, Column, Entity};
 use crate::file::check_meta;
-use crate::txn::settle;
+use crate::txn::{self, find_locked, settle};
 use crate::{Error, FileStore, Result, file, name, order};
 
 /// A node of a file group.
 pub type FileGroup = group::Model;
 
 const TABLE: &str = "files_group";
+/// How a node is named in errors.
+const WHAT: &str = "file group";
 /// Deepest tree walked when checking a move; deeper trees are refused.
 pub const MAX_DEPTH: usize = 10_000;
 
@@ -60,7 +62,7 @@ impl FileStore {
             new.meta
         };
         check_meta(&meta)?;
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
             if let Some(parent) = new.parent {
@@ -109,9 +111,9 @@ impl FileStore {
         if let Some(meta) = &update.meta {
             check_meta(meta)?;
         }
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
-            let mut row = find(&txn, id).await?.into_active_model();
+            let mut row = find_locked::<Entity>(&txn, id, WHAT).await?.into_active_model();
             if let Some(new_name) = &update.name {
                 row.name = Set(Some(name::clean(new_name)));
             }
@@ -136,10 +138,10 @@ impl FileStore {
         parent: Option<Uuid>,
         position: Option<u32>,
     ) -> Result<FileGroup> {
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
-            let node = find(&txn, id).await?;
+            let node = find_locked::<Entity>(&txn, id, WHAT).await?;
             if let Some(parent) = parent {
                 check_folder(&txn, parent).await?;
                 check_not_within(&txn, id, parent).await?;
@@ -165,7 +167,7 @@ impl FileStore {
         parent: Option<Uuid>,
         ids: &[Uuid],
     ) -> Result<Vec<FileGroup>> {
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
             let children = Entity::find()
@@ -201,10 +203,10 @@ impl FileStore {
     /// Deletes a node and its whole subtree, closing the gap among its
     /// siblings; records `file_group.deleted`. Files stay.
     pub async fn delete_group(&self, ctx: &Context, id: Uuid) -> Result<FileGroup> {
-        let txn = self.db.begin().await?;
+        let txn = txn::begin(&self.db).await?;
         let result = async {
             order::lock(&txn, TABLE).await?;
-            let node = find(&txn, id).await?;
+            let node = find_locked::<Entity>(&txn, id, WHAT).await?;
             Entity::delete_by_id(id).exec(&txn).await?;
             close_slot(&txn, node.parent, node.order, id).await?;
             record(&txn, ctx, event("file_group.deleted", &node)).await?;
@@ -219,7 +221,7 @@ async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<FileGroup> {
     Ok(Entity::find_by_id(id)
         .one(conn)
         .await?
-        .or_not_found(format!("file group {id}"))?)
+        .or_not_found(format!("{WHAT} {id}"))?)
 }
 
 /// The nodes directly under `parent` (the roots when `None`).

@@ -15,7 +15,7 @@ use plinth_db::{Backend, OptionExt};
 use plinth_events::Context;
 use sea_orm::ExprTrait as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::entity::upload::{self, Column, Entity, Part};
 use crate::file::{self, File, check_meta, file_row, insert_file};
 use crate::sniff::{Peeked, SNIFF_LEN};
-use crate::txn::settle;
+use crate::txn::{self, settle};
 use crate::{Error, FileStore, Result, key, name};
 
 /// A resumable upload.
@@ -249,7 +249,7 @@ impl FileStore {
             &ingested,
         );
         let linked = async {
-            let txn = self.db.begin().await?;
+            let txn = txn::begin(&self.db).await?;
             let result = async {
                 let file: File = insert_file(&txn, ctx, row).await?;
                 let linked = Entity::update_many()

@@ -1,7 +1,7 @@
 //! Storing, reading, renaming and deleting files.
 
 use plinth_events::Events;
-use plinth_file_store::{Error, FileUpdate, NewFile, key, sniff};
+use plinth_file_store::{Error, FileUpdate, NewFile, Owner, key, sniff};
 use serde_json::json;
 
 use crate::common::*;
@@ -222,5 +222,92 @@ plinth_db::db_test!(
         assert_eq!(down.len(), 1);
         assert_eq!(plinth_db::migrate::up(&db, &migrators).await.expect("up").len(), 1);
         assert!(store.list(DOCS, None, 10).await.expect("list").is_empty());
+    }
+);
+
+plinth_db::db_test!(
+    async fn changes_racing_a_delete_find_the_file_gone(db) {
+        let store = store(&db).await;
+        let file = store
+            .create(&ctx(), NewFile::new(DOCS, "doomed"), stream_of(b"doomed", 3))
+            .await
+            .expect("create");
+        let attachment = store
+            .attach(&ctx(), &Owner::new("post", 1), file.id)
+            .await
+            .expect("attach");
+        // Another process deletes the file and its attachment; a rename, a
+        // delete and a detach start meanwhile.
+        let holder = hold(&db, "DELETE FROM files_file WHERE id = $1", file.id).await;
+        let rename = {
+            let store = store.clone();
+            let change = FileUpdate {
+                name: Some("renamed".into()),
+                ..FileUpdate::default()
+            };
+            tokio::spawn(async move { store.update(&ctx(), file.id, change).await })
+        };
+        let delete = {
+            let store = store.clone();
+            tokio::spawn(async move { store.delete(&ctx(), file.id).await })
+        };
+        let detach = {
+            let store = store.clone();
+            tokio::spawn(async move { store.detach(&ctx(), attachment.id).await })
+        };
+        wait_for_waiters(&db, 3).await;
+        holder.commit().await.expect("delete elsewhere");
+        let renamed = rename.await.expect("join");
+        assert!(matches!(renamed, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{renamed:?}");
+        let deleted = delete.await.expect("join");
+        assert!(matches!(deleted, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{deleted:?}");
+        let detached = detach.await.expect("join");
+        assert!(matches!(detached, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{detached:?}");
+        let topics: Vec<_> = Events::new(db.conn().clone())
+            .by_subject("file", &file.id.to_string(), None, 10)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|e| e.topic)
+            .collect();
+        assert_eq!(topics, ["file.attached", "file.created"], "nothing is recorded for a file that is gone");
+    }
+);
+
+plinth_db::db_test!(
+    async fn concurrent_deletes_of_one_file_record_it_once(db) {
+        let store = store(&db).await;
+        let file = store
+            .create(&ctx(), NewFile::new(DOCS, "twice"), stream_of(b"twice", 3))
+            .await
+            .expect("create");
+        let holder = hold(&db, "UPDATE files_file SET name = name WHERE id = $1", file.id).await;
+        let deletes: Vec<_> = (0..2)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.delete(&ctx(), file.id).await })
+            })
+            .collect();
+        wait_for_waiters(&db, 2).await;
+        holder.commit().await.expect("release");
+        let mut outcomes = Vec::new();
+        for delete in deletes {
+            outcomes.push(delete.await.expect("join"));
+        }
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| matches!(o, Err(Error::Db(plinth_db::Error::NotFound(_))))),
+            "{outcomes:?}"
+        );
+        let topics: Vec<_> = Events::new(db.conn().clone())
+            .by_subject("file", &file.id.to_string(), None, 10)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|e| e.topic)
+            .collect();
+        assert_eq!(topics, ["file.deleted", "file.created"]);
     }
 );

@@ -128,3 +128,41 @@ plinth_db::db_test!(
         assert!(store.group_children(None).await.expect("roots").is_empty());
     }
 );
+
+plinth_db::db_test!(
+    async fn changes_racing_a_cascade_find_the_entry_gone(db) {
+        let store = store(&db).await;
+        let file = store
+            .create(&ctx(), NewFile::new(DOCS, "doc.txt"), stream_of(b"doc", 3))
+            .await
+            .expect("file");
+        let top = store.create_group(&ctx(), folder(None, "top")).await.expect("top");
+        let entry = NewGroup {
+            file: Some(file.id),
+            ..folder(None, "entry")
+        };
+        let entry = store.create_group(&ctx(), entry).await.expect("entry");
+        // Another process deletes the file, and with it the entry; a rename and a move start meanwhile.
+        let holder = hold(&db, "DELETE FROM files_file WHERE id = $1", file.id).await;
+        let rename = {
+            let store = store.clone();
+            let change = GroupUpdate {
+                name: Some("renamed".into()),
+                ..GroupUpdate::default()
+            };
+            tokio::spawn(async move { store.update_group(&ctx(), entry.id, change).await })
+        };
+        let moved = {
+            let store = store.clone();
+            tokio::spawn(async move { store.move_group(&ctx(), entry.id, Some(top.id), None).await })
+        };
+        wait_for_waiters(&db, 2).await;
+        holder.commit().await.expect("delete elsewhere");
+        let renamed = rename.await.expect("join");
+        assert!(matches!(renamed, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{renamed:?}");
+        let moved = moved.await.expect("join");
+        assert!(matches!(moved, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{moved:?}");
+        assert_eq!(names(&store.group_children(None).await.expect("roots")), expect(&[("top", 0)]));
+        assert!(store.group_children(Some(top.id)).await.expect("children").is_empty());
+    }
+);
