@@ -267,6 +267,7 @@ plinth_db::db_test!(async fn panics_become_problems(db) {
             err.error_response(),
         ),
     };
+    assert!(res.headers().contains_key("x-request-id"), "{:?}", res.headers());
     problem(res, StatusCode::INTERNAL_SERVER_ERROR).await;
 
     // The worker survives: the next request is served.
