@@ -6,8 +6,8 @@ use plinth_db::OptionExt;
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -122,13 +122,7 @@ impl FileStore {
         let result = async {
             order::lock(&txn, TABLE).await?;
             let attachment = find_locked::<Entity>(&txn, id, WHAT).await?;
-            Entity::delete_by_id(id).exec(&txn).await?;
-            Entity::update_many()
-                .col_expr(Column::Order, Expr::col(Column::Order).sub(1))
-                .filter(Owner::new(&attachment.owner_type, &attachment.owner_id).condition())
-                .filter(Column::Order.gt(attachment.order))
-                .exec(&txn)
-                .await?;
+            remove(&txn, &attachment).await?;
             record(&txn, ctx, event("file.detached", &attachment)).await?;
             Ok::<_, Error>(attachment)
         }
@@ -194,6 +188,30 @@ impl FileStore {
         settle(txn, result).await?;
         self.attachments(owner).await
     }
+}
+
+/// Removes `attachment`, closing the gap it leaves in its owner's order
+/// (the caller holds the order lock).
+async fn remove(txn: &DatabaseTransaction, attachment: &Attachment) -> Result<()> {
+    Entity::delete_by_id(attachment.id).exec(txn).await?;
+    Entity::update_many()
+        .col_expr(Column::Order, Expr::col(Column::Order).sub(1))
+        .filter(Owner::new(&attachment.owner_type, &attachment.owner_id).condition())
+        .filter(Column::Order.gt(attachment.order))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Removes every attachment of file `file`, closing the gaps in their
+/// owners' orders, for a file being deleted in `txn`. Takes the order lock,
+/// so call it before locking the file's row.
+pub(crate) async fn remove_file(txn: &DatabaseTransaction, file: Uuid) -> Result<()> {
+    order::lock(txn, TABLE).await?;
+    for attachment in Entity::find().filter(Column::File.eq(file)).all(txn).await? {
+        remove(txn, &attachment).await?;
+    }
+    Ok(())
 }
 
 async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Attachment> {

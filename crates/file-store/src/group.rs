@@ -207,14 +207,37 @@ impl FileStore {
         let result = async {
             order::lock(&txn, TABLE).await?;
             let node = find_locked::<Entity>(&txn, id, WHAT).await?;
-            Entity::delete_by_id(id).exec(&txn).await?;
-            close_slot(&txn, node.parent, node.order, id).await?;
+            remove(&txn, &node).await?;
             record(&txn, ctx, event("file_group.deleted", &node)).await?;
             Ok::<_, Error>(node)
         }
         .await;
         settle(txn, result).await
     }
+}
+
+/// Deletes `node` and its subtree, closing the gap it leaves among its
+/// siblings (the caller holds the order lock).
+async fn remove(txn: &DatabaseTransaction, node: &FileGroup) -> Result<()> {
+    Entity::delete_by_id(node.id).exec(txn).await?;
+    close_slot(txn, node.parent, node.order, node.id).await
+}
+
+/// Removes every entry of file `file`, closing the gaps among their
+/// siblings, for a file being deleted in `txn`. Takes the order lock, so call
+/// it before locking the file's row.
+pub(crate) async fn remove_file(txn: &DatabaseTransaction, file: Uuid) -> Result<()> {
+    order::lock(txn, TABLE).await?;
+    // Last first, so that closing one gap never shifts an entry still to go.
+    let entries = Entity::find()
+        .filter(Column::File.eq(file))
+        .order_by_desc(Column::Order)
+        .all(txn)
+        .await?;
+    for entry in &entries {
+        remove(txn, entry).await?;
+    }
+    Ok(())
 }
 
 async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<FileGroup> {

@@ -1,6 +1,6 @@
 //! Attachments: ordered files per owner entity.
 
-use plinth_file_store::{Error, NewFile, Owner};
+use plinth_file_store::{Error, NewFile, NewGroup, Owner};
 
 use crate::common::*;
 
@@ -50,5 +50,53 @@ plinth_db::db_test!(
         assert_eq!(store.detach_all(&ctx(), &owner).await.expect("detach all"), 1);
         assert!(store.attachments(&owner).await.expect("list").is_empty());
         assert_eq!(store.attachments(&other).await.expect("other").len(), 1);
+    }
+);
+
+plinth_db::db_test!(
+    async fn deleting_a_file_closes_the_gaps_it_leaves(db) {
+        let store = store(&db).await;
+        let mut files = Vec::new();
+        for i in 0..4 {
+            let f = store
+                .create(&ctx(), NewFile::new(DOCS, format!("{i}.txt")), stream_of(b"x", 1))
+                .await
+                .expect("file");
+            files.push(f.id);
+        }
+        let owner = Owner::new("event", 42);
+        for file in &files[..3] {
+            store.attach(&ctx(), &owner, *file).await.expect("attach");
+        }
+        let folder = store.create_group(&ctx(), NewGroup::default()).await.expect("folder");
+        for file in &files[..3] {
+            let entry = NewGroup {
+                parent: Some(folder.id),
+                file: Some(*file),
+                ..NewGroup::default()
+            };
+            store.create_group(&ctx(), entry).await.expect("entry");
+        }
+
+        store.delete(&ctx(), files[1]).await.expect("delete file");
+        store.attach(&ctx(), &owner, files[3]).await.expect("attach after");
+        let list = store.attachments(&owner).await.expect("list");
+        assert_eq!(list.iter().map(|a| (a.file, a.order)).collect::<Vec<_>>(), [
+            (files[0], 0),
+            (files[2], 1),
+            (files[3], 2)
+        ]);
+        let after = NewGroup {
+            parent: Some(folder.id),
+            file: Some(files[3]),
+            ..NewGroup::default()
+        };
+        store.create_group(&ctx(), after).await.expect("entry after");
+        let children = store.group_children(Some(folder.id)).await.expect("children");
+        assert_eq!(children.iter().map(|c| (c.file, c.order)).collect::<Vec<_>>(), [
+            (Some(files[0]), 0),
+            (Some(files[2]), 1),
+            (Some(files[3]), 2)
+        ]);
     }
 );
