@@ -1,8 +1,10 @@
 //! Opening a pooled connection to SQLite or PostgreSQL with sane settings.
 
 use std::path::Path;
+use std::str::FromStr;
 use std::time::Duration;
 
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use serde::{Deserialize, Serialize};
@@ -77,7 +79,16 @@ pub async fn connect_with(cfg: &DbConfig) -> Result<DatabaseConnection> {
                 .foreign_keys(true)
                 .busy_timeout(busy)
         });
-    } else if !(cfg.url.starts_with("postgres://") || cfg.url.starts_with("postgresql://")) {
+    } else if cfg.url.starts_with("postgres://") || cfg.url.starts_with("postgresql://") {
+        // Checked here because the driver's own message would quote the whole
+        // URL, password included.
+        PgConnectOptions::from_str(&cfg.url).map_err(|e| {
+            Error::InvalidUrl(format!(
+                "{} cannot be parsed ({e}); percent-encode special characters in the user name and password",
+                redact(&hide_userinfo(&cfg.url))
+            ))
+        })?;
+    } else {
         return Err(Error::InvalidUrl(format!(
             "expected sqlite:// or postgres://, got {}",
             redact(&cfg.url)
@@ -97,6 +108,19 @@ fn sqlite_path(url: &str) -> Result<Option<&str>> {
         return Err(Error::InvalidUrl("NUL in sqlite path".into()));
     }
     Ok(Some(path))
+}
+
+/// A URL that could not be parsed, for messages: everything before its last
+/// `@` after the scheme is hidden, since a password holding `#`, `/` or `?`
+/// is what usually breaks the parse and [`redact`] would then miss its end.
+fn hide_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 /// The URL with any password replaced, for messages and logs: the one in the
@@ -163,6 +187,24 @@ mod tests {
             redact("postgres://u@h/db?sslmode=require&password=secret"),
             "postgres://u@h/db?sslmode=require&password=***"
         );
+    }
+
+    #[tokio::test]
+    async fn unparsable_urls_are_refused_without_their_password() {
+        for url in [
+            "postgres://app:hunter2@db.internal:54x2/app",
+            "postgres://app:hun#ter2@db.internal/app",
+            "postgresql://app:hun/ter2@db.internal/app?sslmode=require",
+        ] {
+            let err = connect(url).await.err();
+            let msg = err.as_ref().map(ToString::to_string).unwrap_or_default();
+            assert!(matches!(err, Some(Error::InvalidUrl(_))), "{url}: {err:?}");
+            assert!(!msg.contains("hun"), "{msg}");
+            assert!(
+                msg.contains("***@db.internal") && msg.contains("cannot be parsed"),
+                "{msg}"
+            );
+        }
     }
 
     #[tokio::test]
