@@ -24,7 +24,8 @@ pub struct DbConfig {
     pub max_connections: u32,
     /// Connections kept open while idle.
     pub min_connections: u32,
-    /// Seconds to wait for a connection before failing.
+    /// Seconds to wait for a connection before failing; 0 is taken as 1,
+    /// since no connection opens without waiting.
     pub connect_timeout_secs: u64,
     /// SQLite only: milliseconds a writer waits for the lock before `SQLITE_BUSY`.
     pub busy_timeout_ms: u64,
@@ -57,11 +58,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
 /// Connects with explicit settings. SQLite gets WAL, foreign keys, a busy
 /// timeout and its parent directory created; PostgreSQL gets the pool size.
 pub async fn connect_with(cfg: &DbConfig) -> Result<DatabaseConnection> {
+    let timeout = Duration::from_secs(cfg.connect_timeout_secs.max(1));
     let mut opts = ConnectOptions::new(cfg.url.clone());
     opts.max_connections(cfg.max_connections.max(1))
         .min_connections(cfg.min_connections)
-        .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
-        .acquire_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+        .connect_timeout(timeout)
+        .acquire_timeout(timeout)
         .sqlx_logging(cfg.log_statements);
     if let Some(path) = sqlite_path(&cfg.url)? {
         if path == ":memory:" || path.is_empty() {
