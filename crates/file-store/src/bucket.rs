@@ -7,6 +7,8 @@ use crate::{Error, Result};
 
 /// The default largest file of a bucket: 2 GiB.
 pub const DEFAULT_MAX_SIZE: u64 = 2 * 1024 * 1024 * 1024;
+/// The largest file any bucket can hold: lengths are stored as signed 64-bit integers.
+pub const MAX_STORABLE_SIZE: u64 = i64::MAX.unsigned_abs();
 
 /// The rules of one bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,10 +56,15 @@ impl BucketConfig {
         }
     }
 
-    /// Refuses a file of `size` bytes if it is over the limit.
+    /// The largest file accepted: `max_size`, or [`MAX_STORABLE_SIZE`] when that is smaller.
+    pub fn limit(&self) -> u64 {
+        self.max_size.min(MAX_STORABLE_SIZE)
+    }
+
+    /// Refuses a file of `size` bytes if it is over the [limit](Self::limit).
     pub fn check_size(&self, size: u64) -> Result<()> {
-        if size > self.max_size {
-            Err(Error::TooLarge { limit: self.max_size })
+        if size > self.limit() {
+            Err(Error::TooLarge { limit: self.limit() })
         } else {
             Ok(())
         }
@@ -103,6 +110,23 @@ mod tests {
         assert!(!bucket.allows("text/plain; charset=utf-8"));
         assert!(!bucket.allows("application/pdfx"));
         assert!(BucketConfig::default().allows("anything/at-all"));
+    }
+
+    #[test]
+    fn limits_stop_at_what_can_be_stored() {
+        let unbounded = BucketConfig {
+            max_size: u64::MAX,
+            ..BucketConfig::default()
+        };
+        assert_eq!(unbounded.limit(), MAX_STORABLE_SIZE);
+        assert!(unbounded.check_size(MAX_STORABLE_SIZE).is_ok());
+        assert!(matches!(
+            unbounded.check_size(MAX_STORABLE_SIZE + 1),
+            Err(Error::TooLarge {
+                limit: MAX_STORABLE_SIZE
+            })
+        ));
+        assert_eq!(BucketConfig::default().limit(), DEFAULT_MAX_SIZE);
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl FileStore {
         let head = stream::iter(peeked.chunks.into_iter().map(Ok));
         let written = self
             .blobs
-            .put_stream(&key::file(id), head.chain(body), bucket.max_size)
+            .put_stream(&key::file(id), head.chain(body), bucket.limit())
             .await?;
         Ok(Ingested {
             written,

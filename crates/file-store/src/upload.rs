@@ -24,7 +24,7 @@ use crate::entity::upload::{self, Column, Entity, Part};
 use crate::file::{self, File, check_meta, file_row, insert_file};
 use crate::sniff::{Peeked, SNIFF_LEN};
 use crate::txn::{self, settle};
-use crate::{Error, FileStore, Result, key, name};
+use crate::{Error, FileStore, Result, bucket, key, name};
 
 /// A resumable upload.
 pub type Upload = upload::Model;
@@ -78,7 +78,9 @@ impl FileStore {
             bucket_name: new.bucket,
             name: name::clean(&new.name),
             meta: new.meta,
-            upload_length: i64::try_from(new.length).map_err(|_| Error::TooLarge { limit: 0 })?,
+            upload_length: i64::try_from(new.length).map_err(|_| Error::TooLarge {
+                limit: bucket::MAX_STORABLE_SIZE,
+            })?,
             upload_offset: 0,
             parts: Value::Array(Vec::new()),
             file: None,

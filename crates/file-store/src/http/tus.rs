@@ -122,7 +122,7 @@ fn offset_reply(status: StatusCode, upload: &Upload) -> HttpResponse {
               (status = 404, body = Problem)))]
 pub async fn options(store: web::Data<FileStore>, bucket: web::Path<String>) -> Reply {
     tus(async {
-        let max = store.bucket(&bucket)?.max_size;
+        let max = store.bucket(&bucket)?.limit();
         Ok(HttpResponse::NoContent()
             .insert_header(("tus-version", VERSION))
             .insert_header(("tus-extension", EXTENSIONS))

@@ -1,7 +1,7 @@
 //! Resumable uploads: interrupted appends keep their bytes, offsets are
 //! checked, and the last byte turns the upload into a file.
 
-use plinth_file_store::{Error, FileStoreConfig, NewUpload, key, sniff};
+use plinth_file_store::{BucketConfig, Error, FileStoreConfig, NewUpload, key, sniff};
 use serde_json::json;
 
 use crate::common::*;
@@ -138,5 +138,25 @@ plinth_db::db_test!(
         assert_eq!(stored.upload_offset, 3);
         let report = store.sweep(std::time::Duration::ZERO).await.expect("sweep");
         assert_eq!(report.expired_uploads, 0);
+    }
+);
+
+plinth_db::db_test!(
+    async fn a_length_beyond_what_can_be_stored_is_refused_naming_the_real_limit(db) {
+        let mut config = config();
+        let unbounded = BucketConfig {
+            max_size: u64::MAX,
+            ..BucketConfig::default()
+        };
+        config.buckets.insert("unbounded".into(), unbounded);
+        let store = store_with(&db, plinth_file_store::testing::blob_store(), &config).await;
+        let limit = i64::MAX.unsigned_abs();
+        let huge = store.create_upload(&ctx(), new_upload("unbounded", usize::MAX)).await;
+        assert!(matches!(huge, Err(Error::TooLarge { limit: l }) if l == limit), "{huge:?}");
+        let largest = store
+            .create_upload(&ctx(), NewUpload { length: limit, ..new_upload("unbounded", 0) })
+            .await
+            .expect("the largest storable length");
+        assert_eq!(largest.length(), limit);
     }
 );
