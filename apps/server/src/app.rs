@@ -14,7 +14,7 @@ use plinth_task_queue::Queue;
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::{health, metrics, openapi, problems, request_id, v1};
+use crate::{health, logging, metrics, openapi, problems, request_id, v1};
 
 /// What every handler can reach, registered as `web::Data<AppState>`: the
 /// database and every crate's service.
@@ -94,7 +94,7 @@ where
         .wrap(from_fn(problems::catch_panic))
         .wrap(from_fn(metrics::observe))
         .wrap(from_fn(request_id::echo))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<logging::RequestSpan>::new())
 }
 
 /// Health, readiness, metrics and API documentation routes.

@@ -1,9 +1,18 @@
 //! Process-wide `tracing` setup: human lines (coloured on a terminal) or JSON,
 //! filtered by `log.filter` or `RUST_LOG`, written to stderr by a background
-//! thread so that no request waits on the write.
+//! thread so that no request waits on the write; and each request's root
+//! span, which keeps credentials in query strings out of the logs.
 
 use std::io::{BufWriter, IsTerminal};
 
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::http::{Uri, Version};
+use tracing::Span;
+use tracing::field::Empty;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
@@ -63,4 +72,100 @@ fn install_panic_hook() {
             .unwrap_or_else(|| "non-string panic payload".to_owned());
         tracing::error!(%location, panic = %message, "panic");
     }));
+}
+
+/// Query parameters whose values are credentials: a signed link's `sig`,
+/// bearer tokens and passwords. A log line holding one is as good as the
+/// link or token itself, so the logged request target shows `***` instead.
+const SECRET_PARAMS: &[&str] = &["sig", "token", "access_token", "password"];
+
+/// The root span of every request, for `TracingLogger`: the fields of
+/// `tracing-actix-web`'s default span, with the values of [`SECRET_PARAMS`]
+/// hidden in `http.target`.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let method = request.method().as_str();
+        let route = request.match_pattern().unwrap_or_else(|| "default".to_owned());
+        let user_agent = request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let connection = request.connection_info();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.flavor = flavor(request.version()),
+            http.scheme = %connection.scheme(),
+            http.host = %connection.host(),
+            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.target = %logged_target(request.uri()),
+            http.status_code = Empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            request_id = %request_id,
+            exception.message = Empty,
+            exception.details = Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// The HTTP version as OpenTelemetry's `http.flavor` names it.
+fn flavor(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_11 => "1.1",
+        Version::HTTP_2 => "2.0",
+        Version::HTTP_3 => "3.0",
+        _ => "unknown",
+    }
+}
+
+/// The path and query of `uri` with the values of [`SECRET_PARAMS`] replaced by `***`.
+fn logged_target(uri: &Uri) -> String {
+    let path = uri.path();
+    let Some(query) = uri.query() else {
+        return path.to_owned();
+    };
+    let params: Vec<_> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, _)) if SECRET_PARAMS.contains(&name) => format!("{name}=***"),
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", params.join("&"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_query_values_are_hidden() {
+        let target = |uri: &str| logged_target(&uri.parse().expect("a URI"));
+        assert_eq!(target("/healthz"), "/healthz");
+        assert_eq!(target("/a?b=1&c"), "/a?b=1&c");
+        assert_eq!(
+            target("/f?expires=1&key=k&sig=abc&x=sig"),
+            "/f?expires=1&key=k&sig=***&x=sig"
+        );
+        assert_eq!(target("/t?token=t&password=p"), "/t?token=***&password=***");
+    }
 }

@@ -274,3 +274,48 @@ plinth_db::db_test!(async fn panics_become_problems(db) {
     let res = test::call_service(&svc, test::TestRequest::get().uri("/healthz").to_request()).await;
     assert_eq!(res.status(), StatusCode::OK);
 });
+
+/// Log output captured in memory by a subscriber set for the test's thread.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+plinth_db::db_test!(async fn signed_link_signatures_stay_out_of_the_logs(db) {
+    migrate(&db).await;
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let svc = test::init_service(app(state(&db).await)).await;
+    let sig = "5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7";
+    let uri = format!(
+        "/v1/files/shared/{}?expires=4102444800&key=k1&sig={sig}&disposition=inline",
+        uuid::Uuid::now_v7()
+    );
+    let res = test::call_service(&svc, test::TestRequest::get().uri(&uri).to_request()).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let text = logs.text();
+    assert!(text.contains("request done"), "{text}");
+    assert!(!text.contains(sig), "{text}");
+    assert!(text.contains("expires=4102444800&key=k1&sig=***&disposition=inline"), "{text}");
+});
