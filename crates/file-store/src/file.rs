@@ -19,7 +19,7 @@ use crate::blob::{ByteStream, Written};
 use crate::entity::file::{self, Column, Entity};
 use crate::sniff::Peeked;
 use crate::txn::{self, find_locked, settle};
-use crate::{Error, FileStore, Result, attachment, group, key, name};
+use crate::{Error, FileStore, Result, attachment, group, key, name, upload};
 
 /// A stored file.
 pub type File = file::Model;
@@ -169,15 +169,16 @@ impl FileStore {
     }
 
     /// Deletes the file's row, its group entries and its attachments
-    /// (closing the gaps they leave in their orders), recording
-    /// `file.deleted`. The blob stays until [`FileStore::sweep`] finds it
-    /// unreferenced.
+    /// (closing the gaps they leave in their orders) and the resumable
+    /// upload it came from, recording `file.deleted`. The blob stays until
+    /// [`FileStore::sweep`] finds it unreferenced.
     pub async fn delete(&self, ctx: &Context, id: Uuid) -> Result<File> {
         let txn = txn::begin(&self.db).await?;
         let result = async {
             group::remove_file(&txn, id).await?;
             attachment::remove_file(&txn, id).await?;
             let file = find_locked::<Entity>(&txn, id, WHAT).await?;
+            upload::remove_file(&txn, id).await?;
             Entity::delete_by_id(id).exec(&txn).await?;
             record(&txn, ctx, event("file.deleted", &file)).await?;
             Ok::<_, Error>(file)

@@ -15,7 +15,7 @@ use plinth_db::{Backend, OptionExt};
 use plinth_events::Context;
 use sea_orm::ExprTrait as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -305,4 +305,15 @@ impl FileStore {
             None => Ok(None),
         }
     }
+}
+
+/// Deletes the upload that became file `file`, for a file being deleted in
+/// `conn`: left behind, it would look unfinished again and could be
+/// completed into a new file.
+pub(crate) async fn remove_file(conn: &impl ConnectionTrait, file: Uuid) -> Result<()> {
+    Entity::delete_many()
+        .filter(Column::File.eq(file))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

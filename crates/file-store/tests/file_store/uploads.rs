@@ -160,3 +160,26 @@ plinth_db::db_test!(
         assert_eq!(largest.length(), limit);
     }
 );
+
+plinth_db::db_test!(
+    async fn the_upload_of_a_deleted_file_is_gone_with_it(db) {
+        let store = store(&db).await;
+        for content in [&b""[..], b"hello"] {
+            let upload = store.create_upload(&ctx(), new_upload(DOCS, content.len())).await.expect("create");
+            let done = store
+                .append(&ctx(), upload.id, 0, stream_of(content, 2))
+                .await
+                .expect("append");
+            let file = done.file.expect("complete");
+            store.delete(&ctx(), file).await.expect("delete the file");
+
+            let after = store.upload(upload.id).await;
+            assert!(matches!(after, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{after:?}");
+            let resumed = store
+                .append(&ctx(), upload.id, content.len() as u64, stream_of(b"", 1))
+                .await;
+            assert!(matches!(resumed, Err(Error::Db(plinth_db::Error::NotFound(_)))), "{resumed:?}");
+        }
+        assert!(store.list(DOCS, None, 10).await.expect("list").is_empty(), "no file comes back");
+    }
+);
