@@ -4,7 +4,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{ErrorHandlers, from_fn};
-use actix_web::{App, web};
+use actix_web::{App, Route, guard, web};
 use plinth_db::sea_orm::DatabaseConnection;
 use tracing_actix_web::TracingLogger;
 
@@ -97,33 +97,38 @@ where
         .wrap(TracingLogger::<logging::RequestSpan>::new())
 }
 
-/// Health, readiness, metrics and API documentation routes.
+/// Health, readiness, metrics and API documentation routes. Each answers
+/// HEAD as it answers GET (without the body), as HTTP requires and as load
+/// balancers' health checks may ask.
 pub fn configure_operations(cfg: &mut web::ServiceConfig) {
-    let get_only = || problems::method_not_allowed("GET");
+    fn get_or_head() -> Route {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    }
+    let not_allowed = || problems::method_not_allowed("GET, HEAD");
     cfg.service(
         web::resource("/healthz")
-            .route(web::get().to(health::healthz))
-            .default_service(get_only()),
+            .route(get_or_head().to(health::healthz))
+            .default_service(not_allowed()),
     )
     .service(
         web::resource("/readyz")
-            .route(web::get().to(health::readyz))
-            .default_service(get_only()),
+            .route(get_or_head().to(health::readyz))
+            .default_service(not_allowed()),
     )
     .service(
         web::resource("/metrics")
-            .route(web::get().to(metrics::render))
-            .default_service(get_only()),
+            .route(get_or_head().to(metrics::render))
+            .default_service(not_allowed()),
     )
     .service(
         web::resource(openapi::JSON_PATH)
-            .route(web::get().to(openapi::json))
-            .default_service(get_only()),
+            .route(get_or_head().to(openapi::json))
+            .default_service(not_allowed()),
     )
     .service(
         web::resource("/docs")
-            .route(web::get().to(openapi::docs_redirect))
-            .default_service(get_only()),
+            .route(get_or_head().to(openapi::docs_redirect))
+            .default_service(not_allowed()),
     )
     .service(openapi::swagger_ui());
 }

@@ -238,7 +238,7 @@ plinth_db::db_test!(async fn unknown_route_is_404(db) {
 plinth_db::db_test!(async fn wrong_method_is_405(db) {
     let svc = test::init_service(app_with(state(&db).await, test_routes)).await;
     let res = test::call_service(&svc, test::TestRequest::post().uri("/healthz").to_request()).await;
-    assert_eq!(res.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()), Some("GET"));
+    assert_eq!(res.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()), Some("GET, HEAD"));
     let body = problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
     assert_eq!(body["type"], "urn:plinth:problem:method-not-allowed");
 
@@ -318,4 +318,22 @@ plinth_db::db_test!(async fn signed_link_signatures_stay_out_of_the_logs(db) {
     assert!(text.contains("request done"), "{text}");
     assert!(!text.contains(sig), "{text}");
     assert!(text.contains("expires=4102444800&key=k1&sig=***&disposition=inline"), "{text}");
+});
+
+plinth_db::db_test!(async fn head_is_answered_like_get_on_operational_routes(db) {
+    migrate(&db).await;
+    let svc = test::init_service(app(state(&db).await)).await;
+    for (uri, status) in [
+        ("/healthz", StatusCode::OK),
+        ("/readyz", StatusCode::OK),
+        ("/metrics", StatusCode::OK),
+        ("/openapi.json", StatusCode::OK),
+        ("/docs", StatusCode::PERMANENT_REDIRECT),
+    ] {
+        let req = test::TestRequest::default().method(actix_web::http::Method::HEAD).uri(uri).to_request();
+        assert_eq!(test::call_service(&svc, req).await.status(), status, "HEAD {uri}");
+    }
+    let res = test::call_service(&svc, test::TestRequest::post().uri("/healthz").to_request()).await;
+    assert_eq!(res.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()), Some("GET, HEAD"));
+    problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
 });
