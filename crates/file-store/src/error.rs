@@ -69,5 +69,12 @@ impl From<plinth_events::Error> for Error {
     }
 }
 
+impl Error {
+    /// The [`Error::Body`] of a request body that failed with `err` while being read.
+    pub(crate) fn body(err: impl std::fmt::Display) -> Self {
+        Self::Body(err.to_string())
+    }
+}
+
 /// Result with the file-store [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

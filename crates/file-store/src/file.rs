@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 use plinth_db::OptionExt;
 use plinth_events::{Context, NewEvent, record};
 use sea_orm::{
@@ -80,7 +80,7 @@ impl FileStore {
     {
         check_meta(&new.meta)?;
         let id = Uuid::now_v7();
-        let ingested = self.ingest(&new.bucket, id, body).await?;
+        let ingested = self.ingest(&new.bucket, id, body.map_err(Error::body)).await?;
         let row = file_row(id, &new.bucket, &new.name, new.meta, &ingested);
         let inserted = async {
             let txn = txn::begin(&self.db).await?;
@@ -95,11 +95,11 @@ impl FileStore {
     }
 
     /// Streams `body` into the blob of file `id` after checking its type
-    /// against bucket `bucket_name`, within the bucket's size limit.
-    pub(crate) async fn ingest<S, E>(&self, bucket_name: &str, id: Uuid, body: S) -> Result<Ingested>
+    /// against bucket `bucket_name`, within the bucket's size limit. An
+    /// error of `body` is returned as it is.
+    pub(crate) async fn ingest<S>(&self, bucket_name: &str, id: Uuid, body: S) -> Result<Ingested>
     where
-        S: Stream<Item = Result<Bytes, E>>,
-        E: std::fmt::Display,
+        S: Stream<Item = Result<Bytes>>,
     {
         let bucket = self.bucket(bucket_name)?;
         let mut body = std::pin::pin!(body);
@@ -112,7 +112,7 @@ impl FileStore {
         let head = stream::iter(peeked.chunks.into_iter().map(Ok));
         let written = self
             .blobs
-            .put_stream(&key::file(id), head.chain(body), bucket.limit())
+            .write_stream(&key::file(id), head.chain(body), bucket.limit())
             .await?;
         Ok(Ingested {
             written,

@@ -45,10 +45,9 @@ pub(crate) struct Peeked {
 
 impl Peeked {
     /// Reads from `body` until [`SNIFF_LEN`] bytes, its end or an error.
-    pub async fn read<S, E>(body: &mut Pin<&mut S>) -> Self
+    pub async fn read<S>(body: &mut Pin<&mut S>) -> Self
     where
-        S: Stream<Item = Result<Bytes, E>> + ?Sized,
-        E: std::fmt::Display,
+        S: Stream<Item = Result<Bytes, Error>> + ?Sized,
     {
         let mut peeked = Self::default();
         let mut len = 0;
@@ -59,7 +58,7 @@ impl Peeked {
                     peeked.chunks.push(chunk);
                 }
                 Some(Err(e)) => {
-                    peeked.broken = Some(Error::Body(e.to_string()));
+                    peeked.broken = Some(e);
                     break;
                 }
                 None => {

@@ -130,7 +130,7 @@ impl FileStore {
                 None => self.complete(ctx, upload).await,
             };
         }
-        let mut body = std::pin::pin!(body);
+        let mut body = std::pin::pin!(body.map_err(Error::body));
         let mut broken = None;
         let mut chunks = Vec::new();
         if offset == 0 {
@@ -156,7 +156,7 @@ impl FileStore {
         while written.is_ok() && broken.is_none() {
             match body.next().await {
                 Some(Ok(chunk)) => written = writer.write(chunk).await,
-                Some(Err(e)) => broken = Some(Error::Body(e.to_string())),
+                Some(Err(e)) => broken = Some(e),
                 None => break,
             }
         }
@@ -224,7 +224,8 @@ impl FileStore {
     /// Turns a fully received upload into a file: the parts are streamed in
     /// order into the file's blob, then the file row, its event and the
     /// upload's link to it commit together. A type the bucket refuses ends
-    /// the upload.
+    /// the upload; a part that cannot be read fails it with the blob store's
+    /// error, not as a broken request body.
     async fn complete(&self, ctx: &Context, upload: Upload) -> Result<Upload> {
         let parts = upload.part_list();
         let blobs = self.blobs.clone();

@@ -83,12 +83,21 @@ impl BlobStore {
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
+        self.write_stream(key, body.map_err(Error::body), limit).await
+    }
+
+    /// Like [`put_stream`](Self::put_stream), for a stream whose errors are
+    /// the file store's own and are returned as they are.
+    pub(crate) async fn write_stream<S>(&self, key: &str, body: S, limit: u64) -> Result<Written>
+    where
+        S: Stream<Item = Result<Bytes>>,
+    {
         let mut writer = self.writer(key)?.limit(limit);
         let mut body = std::pin::pin!(body);
         while let Some(chunk) = body.next().await {
             let step = match chunk {
                 Ok(chunk) => writer.write(chunk).await,
-                Err(e) => Err(Error::Body(e.to_string())),
+                Err(e) => Err(e),
             };
             if let Err(e) = step {
                 writer.abort().await;

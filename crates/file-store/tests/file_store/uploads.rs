@@ -183,3 +183,16 @@ plinth_db::db_test!(
         assert!(store.list(DOCS, None, 10).await.expect("list").is_empty(), "no file comes back");
     }
 );
+
+plinth_db::db_test!(
+    async fn a_part_that_cannot_be_read_is_not_blamed_on_the_client(db) {
+        let store = store(&db).await;
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, 10)).await.expect("create");
+        let upload = store.append(&ctx(), upload.id, 0, stream_of(b"12345", 5)).await.expect("append");
+        // The stored part is lost, e.g. to a completion that ran at the same time.
+        store.blobs().delete(&upload.part_list()[0].key).await.expect("lose the part");
+        let done = store.append(&ctx(), upload.id, 5, stream_of(b"67890", 5)).await;
+        assert!(matches!(done, Err(Error::NotFound(_))), "{done:?}");
+        assert!(store.list(DOCS, None, 10).await.expect("list").is_empty());
+    }
+);
