@@ -1,7 +1,10 @@
 //! Typed database errors: constraint violations become `Conflict` and
 //! `ForeignKey`, missing rows become `NotFound`, everything else stays a `DbErr`.
 
-use sea_orm::{DbErr, SqlErr};
+use std::ops::Deref;
+
+use sea_orm::sqlx::sqlite::SqliteError;
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr};
 
 /// An error from the data layer, classified so callers can map it to a status.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,40 @@ pub enum Error {
     /// Any other database error.
     #[error(transparent)]
     Db(DbErr),
+}
+
+impl Error {
+    /// Whether the database was too busy to serve in time, so that a retry
+    /// later may succeed: no pooled connection came free within the connect
+    /// timeout, or (SQLite) another writer held the lock past the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)) => true,
+            Self::Db(
+                DbErr::Conn(RuntimeErr::SqlxError(e))
+                | DbErr::Exec(RuntimeErr::SqlxError(e))
+                | DbErr::Query(RuntimeErr::SqlxError(e)),
+            ) => sqlite_busy(e),
+            _ => false,
+        }
+    }
+}
+
+/// Whether `err` is SQLite's `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code.
+fn sqlite_busy(err: &sea_orm::sqlx::Error) -> bool {
+    const BUSY: i32 = 5;
+    const LOCKED: i32 = 6;
+    let sea_orm::sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if db.try_downcast_ref::<SqliteError>().is_none() {
+        return false;
+    }
+    let primary = db
+        .code()
+        .and_then(|code| code.deref().parse::<i32>().ok())
+        .map(|code| code & 0xff);
+    matches!(primary, Some(BUSY | LOCKED))
 }
 
 /// Result with the data-layer [`Error`].

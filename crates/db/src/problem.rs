@@ -127,6 +127,15 @@ impl From<Error> for Problem {
             Error::Conflict(msg) => Self::conflict(msg),
             Error::NotFound(what) => Self::not_found(format!("{what} not found")),
             Error::ForeignKey(msg) => Self::invalid(format!("a referenced resource does not exist: {msg}")),
+            busy if busy.is_busy() => {
+                tracing::warn!(error = %busy, "database busy");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is too busy to answer now; retry shortly",
+                )
+                .with_header("retry-after", "1")
+            }
             other => {
                 tracing::error!(error = %other, "database error");
                 Self::internal()

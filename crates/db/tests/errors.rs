@@ -62,3 +62,37 @@ plinth_db::db_test!(
         assert_eq!(deleted, 3);
     }
 );
+
+plinth_db::db_test!(
+    async fn a_database_too_busy_to_answer_is_503_with_retry_after(db) {
+        use plinth_db::problem::Problem;
+        let busy = |err: sea_orm::DbErr| {
+            let problem = Problem::from(Error::from(err));
+            assert_eq!(problem.status, 503, "{problem:?}");
+            assert!(problem.headers.iter().any(|(name, _)| *name == "retry-after"), "{problem:?}");
+        };
+
+        // Every pooled connection is taken for longer than the wait allows.
+        let cfg = plinth_db::DbConfig {
+            url: db.url().to_owned(),
+            max_connections: 1,
+            connect_timeout_secs: 1,
+            ..plinth_db::DbConfig::default()
+        };
+        let pool = plinth_db::connect_with(&cfg).await.expect("a pool of one");
+        let held = sea_orm::TransactionTrait::begin(&pool).await.expect("take the connection");
+        busy(pool.execute_unprepared("SELECT 1").await.expect_err("no connection is free"));
+        held.rollback().await.expect("give it back");
+
+        // SQLite: another writer holds the lock for longer than the busy timeout.
+        if db.backend() == plinth_db::Backend::Sqlite {
+            exec(&db, "CREATE TABLE busy (id INTEGER PRIMARY KEY)").await.expect("table");
+            let writer = plinth_db::begin_write(&pool).await.expect("take the write lock");
+            let other = plinth_db::connect_with(&plinth_db::DbConfig { busy_timeout_ms: 50, ..cfg })
+                .await
+                .expect("a second pool");
+            busy(other.execute_unprepared("INSERT INTO busy (id) VALUES (1)").await.expect_err("locked"));
+            writer.rollback().await.expect("release the lock");
+        }
+    }
+);
