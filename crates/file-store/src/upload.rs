@@ -225,7 +225,8 @@ impl FileStore {
     /// order into the file's blob, then the file row, its event and the
     /// upload's link to it commit together. A type the bucket refuses ends
     /// the upload; a part that cannot be read fails it with the blob store's
-    /// error, not as a broken request body.
+    /// error, not as a broken request body. A completion that loses to a
+    /// concurrent one returns the upload as the winner left it.
     async fn complete(&self, ctx: &Context, upload: Upload) -> Result<Upload> {
         let parts = upload.part_list();
         let blobs = self.blobs.clone();
@@ -242,7 +243,7 @@ impl FileStore {
                 self.cancel_upload(upload.id).await?;
                 return Err(e);
             }
-            Err(e) => return Err(e),
+            Err(e) => return self.completed_elsewhere(upload.id, e).await,
         };
         let row = file_row(
             id,
@@ -278,7 +279,7 @@ impl FileStore {
             Ok(file) => file,
             Err(e) => {
                 self.discard(&key::file(id)).await;
-                return Err(e);
+                return self.completed_elsewhere(upload.id, e).await;
             }
         };
         for part in &parts {
@@ -288,6 +289,15 @@ impl FileStore {
             file: Some(file.id),
             ..upload
         })
+    }
+
+    /// The upload `id` as a concurrent completion left it, when one linked
+    /// it to its file (and removed the parts this one was reading); else `err`.
+    async fn completed_elsewhere(&self, id: Uuid, err: Error) -> Result<Upload> {
+        match self.upload(id).await {
+            Ok(upload) if upload.file.is_some() => Ok(upload),
+            _ => Err(err),
+        }
     }
 
     /// Abandons an upload: its row goes now, its parts with the next sweep.

@@ -131,16 +131,16 @@ pub async fn keys(blobs: &BlobStore, prefix: &str) -> Vec<String> {
     keys
 }
 
-/// A transaction of another writer that has run `sql` (with `$1` bound to
-/// `id`) and not yet committed, so that on PostgreSQL callers started
-/// meanwhile read the row before the change lands.
-pub async fn hold(db: &TestDb, sql: &str, id: Uuid) -> DatabaseTransaction {
+/// A transaction of another writer that has run `sql` (with `$1`, `$2`…
+/// bound to `ids`) and not yet committed, so that on PostgreSQL callers
+/// started meanwhile read the row before the change lands.
+pub async fn hold<const N: usize>(db: &TestDb, sql: &str, ids: [Uuid; N]) -> DatabaseTransaction {
     let holder = plinth_db::begin_write(db.conn()).await.expect("begin");
     holder
         .execute_raw(Statement::from_sql_and_values(
             db.backend().db_backend(),
             sql,
-            [id.into()],
+            ids.map(Into::into),
         ))
         .await
         .expect("hold the row");

@@ -238,7 +238,7 @@ plinth_db::db_test!(
             .expect("attach");
         // Another process deletes the file and its attachment; a rename, a
         // delete and a detach start meanwhile.
-        let holder = hold(&db, "DELETE FROM files_file WHERE id = $1", file.id).await;
+        let holder = hold(&db, "DELETE FROM files_file WHERE id = $1", [file.id]).await;
         let rename = {
             let store = store.clone();
             let change = FileUpdate {
@@ -281,7 +281,7 @@ plinth_db::db_test!(
             .create(&ctx(), NewFile::new(DOCS, "twice"), stream_of(b"twice", 3))
             .await
             .expect("create");
-        let holder = hold(&db, "UPDATE files_file SET name = name WHERE id = $1", file.id).await;
+        let holder = hold(&db, "UPDATE files_file SET name = name WHERE id = $1", [file.id]).await;
         let deletes: Vec<_> = (0..2)
             .map(|_| {
                 let store = store.clone();

@@ -143,7 +143,7 @@ plinth_db::db_test!(
         };
         let entry = store.create_group(&ctx(), entry).await.expect("entry");
         // Another process deletes the file, and with it the entry; a rename and a move start meanwhile.
-        let holder = hold(&db, "DELETE FROM files_file WHERE id = $1", file.id).await;
+        let holder = hold(&db, "DELETE FROM files_file WHERE id = $1", [file.id]).await;
         let rename = {
             let store = store.clone();
             let change = GroupUpdate {

@@ -1,8 +1,11 @@
 //! Resumable uploads: interrupted appends keep their bytes, offsets are
 //! checked, and the last byte turns the upload into a file.
 
-use plinth_file_store::{BucketConfig, Error, FileStoreConfig, NewUpload, key, sniff};
+use bytes::Bytes;
+use plinth_file_store::{BucketConfig, Error, FileStoreConfig, NewFile, NewUpload, key, sniff};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::common::*;
 
@@ -194,5 +197,37 @@ plinth_db::db_test!(
         let done = store.append(&ctx(), upload.id, 5, stream_of(b"67890", 5)).await;
         assert!(matches!(done, Err(Error::NotFound(_))), "{done:?}");
         assert!(store.list(DOCS, None, 10).await.expect("list").is_empty());
+    }
+);
+
+plinth_db::db_test!(
+    async fn a_completion_that_loses_to_a_concurrent_one_answers_with_its_file(db) {
+        let store = store(&db).await;
+        // An upload whose last byte arrived but whose completion was interrupted.
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, 5)).await.expect("create");
+        let part = key::part(upload.id, 0, Uuid::now_v7());
+        store.blobs().put(&part, Bytes::from_static(b"hello")).await.expect("part");
+        let mut row = upload.clone().into_active_model();
+        row.upload_offset = Set(5);
+        row.parts = Set(json!([{"key": part, "size": 5}]));
+        row.update(db.conn()).await.expect("received");
+
+        // Another completion of it is committing; this one starts meanwhile.
+        let winner = store
+            .create(&ctx(), NewFile::new(DOCS, "winner"), stream_of(b"hello", 5))
+            .await
+            .expect("the other completion's file");
+        let holder = hold(&db, "UPDATE files_upload SET file = $1 WHERE id = $2", [winner.id, upload.id]).await;
+        let ctx = ctx();
+        let retry = store.append(&ctx, upload.id, 5, stream_of(b"", 1));
+        let commit = async {
+            wait_for_waiters(&db, 1).await;
+            holder.commit().await.expect("the other completion commits");
+        };
+        let (retried, ()) = tokio::join!(retry, commit);
+        let retried = retried.expect("the upload is complete");
+        assert_eq!(retried.file, Some(winner.id));
+        let files = store.list(DOCS, None, 10).await.expect("list");
+        assert_eq!(files.iter().map(|f| f.id).collect::<Vec<_>>(), [winner.id], "the loser keeps no file");
     }
 );
