@@ -14,6 +14,10 @@ use crate::{Error, Result};
 /// The default database: a SQLite file under `./data`.
 pub const DEFAULT_URL: &str = "sqlite://./data/plinth.db?mode=rwc";
 
+/// The longest busy timeout SQLite takes, in milliseconds (a C `int`); the
+/// driver panics on a longer one.
+const MAX_BUSY_TIMEOUT_MS: u64 = 2_147_483_647;
+
 /// How to connect: the URL and pool settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,7 +31,9 @@ pub struct DbConfig {
     /// Seconds to wait for a connection before failing; 0 is taken as 1,
     /// since no connection opens without waiting.
     pub connect_timeout_secs: u64,
-    /// SQLite only: milliseconds a writer waits for the lock before `SQLITE_BUSY`.
+    /// SQLite only: milliseconds a writer waits for the lock before
+    /// `SQLITE_BUSY`; values above SQLite's largest, 2^31 - 1 (about 24 days),
+    /// are taken as that.
     pub busy_timeout_ms: u64,
     /// Log every statement at debug level.
     pub log_statements: bool,
@@ -73,7 +79,7 @@ pub async fn connect_with(cfg: &DbConfig) -> Result<DatabaseConnection> {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::InvalidUrl(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let busy = Duration::from_millis(cfg.busy_timeout_ms);
+        let busy = Duration::from_millis(cfg.busy_timeout_ms.min(MAX_BUSY_TIMEOUT_MS));
         opts.map_sqlx_sqlite_opts(move |o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
