@@ -230,12 +230,15 @@ impl FileStore {
     async fn complete(&self, ctx: &Context, upload: Upload) -> Result<Upload> {
         let parts = upload.part_list();
         let blobs = self.blobs.clone();
+        // Boxed, so that the future of a completion stays `Send`: the
+        // compiler cannot prove it of the unboxed stream's async blocks.
         let body = stream::iter(parts.clone())
             .then(move |part| {
                 let blobs = blobs.clone();
                 async move { blobs.get(&part.key).await }
             })
-            .try_flatten();
+            .try_flatten()
+            .boxed();
         let id = Uuid::now_v7();
         let ingested = match self.ingest(&upload.bucket_name, id, body).await {
             Ok(ingested) => ingested,

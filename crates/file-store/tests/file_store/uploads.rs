@@ -231,3 +231,26 @@ plinth_db::db_test!(
         assert_eq!(files.iter().map(|f| f.id).collect::<Vec<_>>(), [winner.id], "the loser keeps no file");
     }
 );
+
+plinth_db::db_test!(
+    async fn uploads_can_be_driven_from_spawned_tasks(db) {
+        let store = store(&db).await;
+        let upload = {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_upload(&ctx(), new_upload(DOCS, 5)).await })
+        };
+        let upload = upload.await.expect("join").expect("create");
+        let done = {
+            let store = store.clone();
+            tokio::spawn(async move { store.append(&ctx(), upload.id, 0, stream_of(b"hello", 2)).await })
+        };
+        let done = done.await.expect("join").expect("append");
+        let file = store.upload_file(&done).await.expect("file").expect("complete");
+        assert_eq!(read_all(store.content(&file).await.expect("content")).await, b"hello");
+        let direct = {
+            let store = store.clone();
+            tokio::spawn(async move { store.create(&ctx(), NewFile::new(DOCS, "direct"), stream_of(b"hi", 1)).await })
+        };
+        assert_eq!(direct.await.expect("join").expect("create").content_length, 2);
+    }
+);
