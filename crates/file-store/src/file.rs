@@ -19,7 +19,7 @@ use crate::blob::{ByteStream, Written};
 use crate::entity::file::{self, Column, Entity};
 use crate::sniff::Peeked;
 use crate::txn::{self, find_locked, settle};
-use crate::{Error, FileStore, Result, attachment, group, key, name, upload};
+use crate::{Error, FileStore, Result, attachment, bucket, group, key, name, upload};
 
 /// A stored file.
 pub type File = file::Model;
@@ -133,8 +133,10 @@ impl FileStore {
     }
 
     /// Up to `limit` files of `bucket` after the file `after` (ids are time
-    /// ordered, so this pages oldest first).
+    /// ordered, so this pages oldest first). A malformed bucket name is
+    /// [`Error::Invalid`] (see [`bucket::check_name`]).
     pub async fn list(&self, bucket: &str, after: Option<Uuid>, limit: u64) -> Result<Vec<File>> {
+        bucket::check_name(bucket)?;
         let mut query = Entity::find().filter(Column::BucketName.eq(bucket));
         if let Some(after) = after {
             query = query.filter(Column::Id.gt(after));

@@ -311,3 +311,14 @@ plinth_db::db_test!(
         assert_eq!(topics, ["file.deleted", "file.created"]);
     }
 );
+
+plinth_db::db_test!(
+    async fn listing_a_malformed_bucket_name_is_invalid(db) {
+        let store = store(&db).await;
+        for bucket in ["do\u{0}cs", "Docs", ""] {
+            let listed = store.list(bucket, None, 10).await;
+            assert!(matches!(listed, Err(Error::Invalid(_))), "{bucket:?}: {listed:?}");
+        }
+        assert!(store.list("unconfigured", None, 10).await.expect("list").is_empty());
+    }
+);
