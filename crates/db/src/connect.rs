@@ -73,8 +73,13 @@ pub async fn connect_with(cfg: &DbConfig) -> Result<DatabaseConnection> {
         .sqlx_logging(cfg.log_statements);
     if let Some(path) = sqlite_path(&cfg.url)? {
         if path == ":memory:" || path.is_empty() {
-            // Every pooled connection would otherwise see its own empty database.
-            opts.max_connections(1).min_connections(1);
+            // Every pooled connection would otherwise see its own empty
+            // database; and the database lives only as long as its
+            // connection, which the pool would close when idle or old.
+            opts.max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
         } else if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::InvalidUrl(format!("cannot create {}: {e}", dir.display())))?;

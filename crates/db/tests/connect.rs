@@ -32,3 +32,15 @@ plinth_db::db_test!(
         conn.close().await.expect("close");
     }
 );
+
+/// An in-memory SQLite database lives as long as its one connection: the pool
+/// must never close it for being idle or old, or the data would vanish.
+#[tokio::test]
+async fn an_in_memory_database_keeps_its_one_connection() {
+    let conn = plinth_db::connect("sqlite::memory:").await.expect("connect");
+    let options = conn.get_sqlite_connection_pool().options();
+    assert_eq!(options.get_max_connections(), 1);
+    assert_eq!(options.get_idle_timeout(), None, "idle connections are closed");
+    assert_eq!(options.get_max_lifetime(), None, "old connections are closed");
+    conn.close().await.expect("close");
+}
