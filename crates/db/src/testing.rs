@@ -220,6 +220,54 @@ macro_rules! db_test {
     };
 }
 
+/// A transaction of another writer that has run `sql` (with `$1`, `$2`…
+/// bound to `values`) and not yet committed. It holds the rows `sql` wrote
+/// (on SQLite, the write lock), so that callers started meanwhile read the
+/// rows before the change lands and then wait for it.
+pub async fn hold(
+    db: &TestDb,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> sea_orm::DatabaseTransaction {
+    let holder = crate::begin_write(db.conn()).await.expect("begin");
+    holder
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            db.backend().db_backend(),
+            sql,
+            values,
+        ))
+        .await
+        .expect("hold the rows");
+    holder
+}
+
+/// Waits until `n` statements on this test's database are blocked on a lock
+/// (PostgreSQL); on SQLite the callers wait for the write lock instead, so
+/// this only gives them a moment to start.
+pub async fn wait_for_waiters(db: &TestDb, n: i64) {
+    if db.backend() == Backend::Sqlite {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        return;
+    }
+    for _ in 0..500 {
+        let row = db
+            .conn()
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.backend().db_backend(),
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        if row.try_get::<i64>("", "n").expect("count") >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the callers never blocked");
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

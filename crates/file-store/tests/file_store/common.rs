@@ -4,12 +4,11 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
-use plinth_db::Backend;
 use plinth_db::testing::TestDb;
 use plinth_events::Context;
 use plinth_file_store::blob::ByteStream;
 use plinth_file_store::{BlobStore, BucketConfig, FileStore, FileStoreConfig, SigningConfig};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 /// A bucket accepting only images.
@@ -135,41 +134,7 @@ pub async fn keys(blobs: &BlobStore, prefix: &str) -> Vec<String> {
 /// bound to `ids`) and not yet committed, so that on PostgreSQL callers
 /// started meanwhile read the row before the change lands.
 pub async fn hold<const N: usize>(db: &TestDb, sql: &str, ids: [Uuid; N]) -> DatabaseTransaction {
-    let holder = plinth_db::begin_write(db.conn()).await.expect("begin");
-    holder
-        .execute_raw(Statement::from_sql_and_values(
-            db.backend().db_backend(),
-            sql,
-            ids.map(Into::into),
-        ))
-        .await
-        .expect("hold the row");
-    holder
+    plinth_db::testing::hold(db, sql, ids.map(Into::into)).await
 }
 
-/// Waits until `n` statements on this test's database are blocked on a lock
-/// (PostgreSQL); on SQLite the callers wait for the write lock instead, so
-/// this only gives them a moment to start.
-pub async fn wait_for_waiters(db: &TestDb, n: i64) {
-    if db.backend() == Backend::Sqlite {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        return;
-    }
-    for _ in 0..500 {
-        let row = db
-            .conn()
-            .query_one_raw(Statement::from_string(
-                db.backend().db_backend(),
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .expect("pg_stat_activity")
-            .expect("a row");
-        if row.try_get::<i64>("", "n").expect("count") >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the callers never blocked");
-}
+pub use plinth_db::testing::wait_for_waiters;

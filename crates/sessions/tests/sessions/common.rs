@@ -1,12 +1,11 @@
 //! Shared setup for the integration tests: a migrated database, a service on
 //! a manual clock, and readers for events and token rows.
 
-use plinth_db::Backend;
 use plinth_db::testing::TestDb;
 use plinth_events::{Context, Events};
 use plinth_sessions::entity::token;
 use plinth_sessions::{ManualClock, NewSession, Session, SessionConfig, Sessions, Subject, TokenPair};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -78,41 +77,12 @@ pub async fn token_rows(db: &TestDb, id: Uuid) -> Vec<token::Model> {
 /// A transaction of another writer holding session `id`'s row, so that on
 /// PostgreSQL callers started meanwhile all read the session before any writes.
 pub async fn hold_row(db: &TestDb, id: Uuid) -> DatabaseTransaction {
-    let holder = plinth_db::begin_write(db.conn()).await.expect("begin");
-    holder
-        .execute_raw(Statement::from_sql_and_values(
-            db.backend().db_backend(),
-            "UPDATE sessions_session SET mfa_verified = mfa_verified WHERE id = $1",
-            [id.into()],
-        ))
-        .await
-        .expect("hold the row");
-    holder
+    plinth_db::testing::hold(
+        db,
+        "UPDATE sessions_session SET mfa_verified = mfa_verified WHERE id = $1",
+        [id.into()],
+    )
+    .await
 }
 
-/// Waits until `n` statements on this test's database are blocked on a lock
-/// (PostgreSQL); on SQLite the callers wait for the write lock instead, so
-/// this only gives them a moment to start.
-pub async fn wait_for_waiters(db: &TestDb, n: i64) {
-    if db.backend() == Backend::Sqlite {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        return;
-    }
-    for _ in 0..500 {
-        let row = db
-            .conn()
-            .query_one_raw(Statement::from_string(
-                db.backend().db_backend(),
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .expect("pg_stat_activity")
-            .expect("a row");
-        if row.try_get::<i64>("", "n").expect("count") >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the callers never blocked");
-}
+pub use plinth_db::testing::wait_for_waiters;
