@@ -104,6 +104,8 @@ impl Events {
 
     /// Deletes events created before `older_than`, `batch` rows per statement
     /// (at least 1, at most `i64::MAX`) so no single transaction grows large. Returns how many were deleted.
+    /// Cursors are kept by their consumers, not here, so pruning goes by age
+    /// alone: a consumer still behind `older_than` never sees what it deletes.
     pub async fn prune(&self, older_than: OffsetDateTime, batch: u64) -> Result<u64> {
         let backend = Backend::of(&self.db)?;
         let old = Condition::all().add(backend.before(Column::CreatedAt, older_than));
