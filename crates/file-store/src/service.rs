@@ -19,6 +19,7 @@ pub struct FileStore {
     buckets: Arc<BTreeMap<String, BucketConfig>>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) upload_ttl: time::Duration,
+    pub(crate) max_upload_parts: usize,
 }
 
 impl FileStore {
@@ -39,6 +40,7 @@ impl FileStore {
             buckets: Arc::new(config.buckets.clone()),
             signer: Arc::new(Signer::new(&config.signing)?),
             upload_ttl: time::Duration::seconds(i64::try_from(config.upload_ttl_secs).unwrap_or(i64::MAX)),
+            max_upload_parts: usize::try_from(config.max_upload_parts.max(1)).unwrap_or(usize::MAX),
         })
     }
 

@@ -111,6 +111,8 @@ impl FileStore {
     ///
     /// If `body` fails part-way, the bytes received are kept and recorded
     /// before [`Error::Body`] is returned; resume from [`Upload::offset`].
+    /// An upload that already holds `max_upload_parts` parts takes no more
+    /// appends ([`Error::Invalid`]).
     pub async fn append<S, E>(&self, ctx: &Context, id: Uuid, offset: u64, body: S) -> Result<Upload>
     where
         S: Stream<Item = Result<Bytes, E>>,
@@ -129,6 +131,12 @@ impl FileStore {
                 Some(_) => Ok(upload),
                 None => self.complete(ctx, upload).await,
             };
+        }
+        let parts = upload.part_list().len();
+        if parts >= self.max_upload_parts {
+            return Err(Error::Invalid(format!(
+                "upload {id} holds {parts} parts, the most one upload takes: start a new upload with larger appends"
+            )));
         }
         let mut body = std::pin::pin!(body.map_err(Error::body));
         let mut broken = None;

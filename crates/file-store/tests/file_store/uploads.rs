@@ -145,6 +145,32 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn an_upload_takes_at_most_its_configured_number_of_appends(db) {
+        let config = FileStoreConfig { max_upload_parts: 3, ..config() };
+        let store = store_with(&db, plinth_file_store::testing::blob_store(), &config).await;
+        let content = b"abcdefgh";
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, content.len())).await.expect("create");
+        for offset in 0..3 {
+            store
+                .append(&ctx(), upload.id, offset, stream_of(&content[offset as usize..=offset as usize], 1))
+                .await
+                .expect("append");
+        }
+        let refused = store.append(&ctx(), upload.id, 3, stream_of(&content[3..], 5)).await;
+        assert!(matches!(&refused, Err(Error::Invalid(m)) if m.contains("3 parts")), "{refused:?}");
+        let kept = store.upload(upload.id).await.expect("upload");
+        assert_eq!((kept.offset(), kept.part_list().len()), (3, 3), "the refused append changed nothing");
+        assert!(store.list(DOCS, None, 10).await.expect("list").is_empty());
+
+        // Within the limit, the same content completes.
+        let upload = store.create_upload(&ctx(), new_upload(DOCS, content.len())).await.expect("create");
+        store.append(&ctx(), upload.id, 0, stream_of(&content[..4], 2)).await.expect("append");
+        let done = store.append(&ctx(), upload.id, 4, stream_of(&content[4..], 2)).await.expect("last append");
+        assert!(store.upload_file(&done).await.expect("file").is_some());
+    }
+);
+
+plinth_db::db_test!(
     async fn a_length_beyond_what_can_be_stored_is_refused_naming_the_real_limit(db) {
         let mut config = config();
         let unbounded = BucketConfig {
