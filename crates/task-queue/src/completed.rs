@@ -15,7 +15,8 @@ use crate::resolve::Resolved;
 use crate::store::stmt;
 use crate::{Outcome, Report, Result};
 
-/// Resolves as completed the tasks whose runs the reporting workers hold.
+/// Resolves as completed the tasks whose runs the reporting workers hold
+/// and whose deadline has not come ([`past_deadline`](crate::control::past_deadline)).
 /// The update locks the rows as it goes, in the order of the reports,
 /// which [`rows`] sorts by task id as every other lock on tasks is taken.
 /// `$1` holds the reports, `$2` the time; the list of columns returned follows.
@@ -27,6 +28,7 @@ FROM jsonb_to_recordset($1)
   AS r(id uuid, run_id integer, worker_group text, worker_id text, result jsonb)
 WHERE t.id = r.id AND t.state = 'running' AND t.run_id = r.run_id
   AND t.worker_group = r.worker_group AND t.worker_id = r.worker_id
+  AND (t.deadline IS NULL OR t.deadline > $2)
 RETURNING ";
 
 /// The reports as the statement's rows in task id order, when every one is

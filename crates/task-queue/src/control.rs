@@ -111,12 +111,20 @@ impl Queue {
     }
 }
 
-fn check_deadline(task: &Task, now: OffsetDateTime) -> Result<()> {
-    match task.deadline {
-        Some(deadline) if deadline <= now => Err(Error::Conflict(format!(
+/// Whether `task` has a deadline and it has come: whatever the deadline
+/// sweep has yet to do, the task changes no more but to resolve
+/// exception/deadline-exceeded.
+pub(crate) fn past_deadline(task: &Task, now: OffsetDateTime) -> bool {
+    task.deadline.is_some_and(|deadline| deadline <= now)
+}
+
+/// A conflict once `task` is [past its deadline](past_deadline).
+pub(crate) fn check_deadline(task: &Task, now: OffsetDateTime) -> Result<()> {
+    if past_deadline(task, now) {
+        return Err(Error::Conflict(format!(
             "task {} is past its deadline and changes no more",
             task.id
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
 }

@@ -11,6 +11,7 @@ use sea_orm::DatabaseTransaction;
 use time::OffsetDateTime;
 
 use crate::completed::{self, Returned};
+use crate::control::{check_deadline, past_deadline};
 use crate::resolve::Resolved;
 use crate::state::Reason;
 use crate::store::{begin, lock_tasks};
@@ -47,20 +48,22 @@ pub(crate) enum BadResult {
 impl Queue {
     /// Ends a run the worker holds: the task resolves, or gets a new pending
     /// run where retries are allowed and remain. Not found when the task does
-    /// not exist; a conflict when the worker does not hold that run.
+    /// not exist; a conflict when the worker does not hold that run or the
+    /// task's deadline has come (the deadline sweep resolves it).
     pub async fn report(&self, ctx: &Context, report: Report) -> Result<Task> {
         let (task_id, run_id) = (report.task_id, report.run_id);
         match self.report_many(ctx, vec![report]).await?.pop().flatten() {
             Some(task) => Ok(task),
             None => {
-                self.task(task_id).await?;
+                check_deadline(&self.task(task_id).await?, self.now())?;
                 Err(Error::not_held(task_id, run_id))
             }
         }
     }
 
     /// Ends several runs in one transaction; `None` for each run the worker
-    /// does not hold (or whose task does not exist), in request order.
+    /// does not hold (or whose task does not exist or is past its deadline),
+    /// in request order.
     pub async fn report_many(&self, ctx: &Context, reports: Vec<Report>) -> Result<Vec<Option<Task>>> {
         self.report_as(ctx, reports, BadResult::Refuse).await
     }
@@ -123,7 +126,7 @@ impl Queue {
         for report in reports {
             let held = tasks
                 .get(&report.task_id)
-                .is_some_and(|t| report.worker.holds(t, report.run_id));
+                .is_some_and(|t| report.worker.holds(t, report.run_id) && !past_deadline(t, now));
             if let (true, Some(task)) = (held, tasks.remove(&report.task_id)) {
                 order.push(Some(report.task_id));
                 ended.push(end_run(task, report.outcome, now));

@@ -317,6 +317,22 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn past_its_deadline_a_running_task_takes_no_report_even_before_the_sweep(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q").deadline(START + Duration::minutes(10))).await.expect("create").id;
+        let t = claim(&q, "q", "w", 1).await.pop().expect("claimed");
+        clock.advance(Duration::minutes(10));
+        let late = q.report(&ctx(), report(&t, "w", completed())).await;
+        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+        let failed = q.report(&ctx(), report(&t, "w", Outcome::Failed { error: "late".into(), retry: false })).await;
+        assert!(matches!(failed, Err(Error::Conflict(_))), "{failed:?}");
+        assert_eq!(q.expire_deadlines().await.expect("sweep"), 1);
+        let task = q.task(id).await.expect("task");
+        assert_eq!((task.state, task.reason), (TaskState::Exception, Some(Reason::DeadlineExceeded)));
+    }
+);
+
+plinth_db::db_test!(
     async fn cancel_and_force_schedule(db) {
         let q = queue(&db, Config::default()).await;
         let a = q.create(&ctx(), job("q")).await.expect("a").id;
