@@ -14,8 +14,9 @@ use crate::{Error, Queue, Result, Task, events, notify};
 
 impl Queue {
     /// Cancels a task that has not resolved: its live run (or, for an
-    /// unscheduled task, a new one) resolves exception/canceled, without retry.
-    /// A resolved task is returned unchanged.
+    /// unscheduled task, a new one) resolves exception/canceled, without retry
+    /// (exception/deadline-exceeded once its deadline has come). A resolved
+    /// task is returned unchanged.
     pub async fn cancel(&self, ctx: &Context, id: Uuid) -> Result<Task> {
         let now = self.now();
         let txn = begin(self.db()).await?;
@@ -93,7 +94,8 @@ impl Queue {
     }
 
     /// Ends the live run of each locked, unresolved task with an exception
-    /// of `reason` and stores the consequences.
+    /// of `reason` (deadline-exceeded for a task [past its
+    /// deadline](past_deadline), as the sweep would) and stores the consequences.
     pub(crate) async fn end_with(
         &self,
         txn: &impl ConnectionTrait,
@@ -105,7 +107,14 @@ impl Queue {
         let ended = tasks
             .into_iter()
             .filter(|t| !t.state.is_resolved())
-            .map(|t| end_run(t, Outcome::Exception { reason, error: None }, now))
+            .map(|t| {
+                let reason = if past_deadline(&t, now) {
+                    Reason::DeadlineExceeded
+                } else {
+                    reason
+                };
+                end_run(t, Outcome::Exception { reason, error: None }, now)
+            })
             .collect();
         self.apply_ended(txn, ctx, ended, now).await
     }

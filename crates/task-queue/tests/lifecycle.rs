@@ -333,6 +333,17 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn canceling_a_task_past_its_deadline_before_the_sweep_resolves_it_deadline_exceeded(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q").deadline(START + Duration::minutes(10))).await.expect("create").id;
+        clock.advance(Duration::minutes(10));
+        let canceled = q.cancel(&ctx(), id).await.expect("cancel");
+        assert_eq!((canceled.state, canceled.reason), (TaskState::Exception, Some(Reason::DeadlineExceeded)));
+        assert_eq!(q.expire_deadlines().await.expect("sweep"), 0);
+    }
+);
+
+plinth_db::db_test!(
     async fn cancel_and_force_schedule(db) {
         let q = queue(&db, Config::default()).await;
         let a = q.create(&ctx(), job("q")).await.expect("a").id;
