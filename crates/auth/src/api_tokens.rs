@@ -94,8 +94,9 @@ impl Auth {
         if !missing.is_empty() {
             return Err(Error::Forbidden(missing));
         }
+        let expires_at = new.expires_at.map(|t| text::time("expires_at", t)).transpose()?;
         let now = OffsetDateTime::now_utc();
-        if new.expires_at.is_some_and(|t| t <= now) {
+        if expires_at.is_some_and(|t| t <= now) {
             return Err(Error::Invalid("expires_at is in the past".into()));
         }
         let secret = plinth_db::secret::generate(PREFIX).map_err(|e| Error::Internal(e.to_string()))?;
@@ -108,7 +109,7 @@ impl Auth {
             token_hash: Set(secret.hash),
             scopes: Set(json!(scope::normalize(new.scopes))),
             created_at: Set(now),
-            expires_at: Set(new.expires_at),
+            expires_at: Set(expires_at),
             last_used_at: Set(None),
             last_used_ip: Set(None),
             revoked_at: Set(None),

@@ -102,9 +102,10 @@ impl Auth {
         scope::validate_all(&new.scopes)?;
         let now = OffsetDateTime::now_utc();
         let default_ttl = i64::try_from(self.config.tokens.client_default_secs).unwrap_or(i64::MAX);
-        let expires_at = new
-            .expires_at
-            .unwrap_or(now.saturating_add(Duration::seconds(default_ttl)));
+        let expires_at = match new.expires_at {
+            Some(t) => text::time("expires_at", t)?,
+            None => now.saturating_add(Duration::seconds(default_ttl)),
+        };
         if expires_at <= now {
             return Err(Error::Invalid("expires_at is in the past".into()));
         }

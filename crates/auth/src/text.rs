@@ -1,8 +1,11 @@
 //! Checks of the free text callers give (names, descriptions, URLs, device
 //! ids, preferences). PostgreSQL cannot store the NUL character (U+0000) in
 //! text or JSON, so it is refused up front with `Invalid` on both backends.
+//! Times callers give are checked here too, for the same reason: both
+//! backends must be able to store them and read them back.
 
 use serde_json::Value;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::{Error, Result};
 
@@ -37,6 +40,18 @@ pub(crate) fn optional(field: &str, value: Option<String>, max: usize) -> Result
     }
     storable(field, &value)?;
     Ok(Some(value))
+}
+
+/// The time `value` of `field` in UTC when its UTC year is 1970–9999: a
+/// local time late in 9999 can be an instant in 10000, which PostgreSQL
+/// stores but which cannot be read back (or written as RFC 3339).
+pub(crate) fn time(field: &str, value: OffsetDateTime) -> Result<OffsetDateTime> {
+    match value.checked_to_offset(UtcOffset::UTC) {
+        Some(utc) if (1970..=9999).contains(&utc.year()) => Ok(utc),
+        _ => Err(Error::Invalid(format!(
+            "{field} must be between the years 1970 and 9999 UTC"
+        ))),
+    }
 }
 
 #[cfg(test)]

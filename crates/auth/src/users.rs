@@ -436,6 +436,7 @@ impl Auth {
         if let Some(reason) = &reason {
             text::storable("reason", reason)?;
         }
+        let until = until.map(|t| text::time("until", t)).transpose()?;
         let now = OffsetDateTime::now_utc();
         let txn = plinth_db::begin_write(&self.db).await?;
         let mut active: user::ActiveModel = lock_user(&txn, id).await?.into();

@@ -426,3 +426,46 @@ plinth_db::db_test!(
         assert_eq!(ips, ["192.0.2.20", "198.51.100.5"]);
     }
 );
+
+plinth_db::db_test!(
+    async fn times_beyond_the_year_9999_utc_are_422_and_store_nothing(db) {
+        let auth = auth_for(&db).await;
+        let app = app!(auth);
+        let admin = sign_in(&app, "root").await;
+        // A local time in 9999 whose UTC instant is in the year 10000.
+        for when in ["9999-12-31T23:59:59-23:59"] {
+            let cases = [
+                test::TestRequest::post().uri("/v1/users/me/api-tokens").insert_header(bearer(&admin)).set_json(json!({"name": "ci", "scopes": [], "expires_at": when})),
+                test::TestRequest::post().uri("/v1/clients").insert_header(bearer(&admin)).set_json(json!({"client_id": "worker", "scopes": [], "expires_at": when})),
+                test::TestRequest::put().uri(&format!("/v1/users/{}/status", uuid_of(&app, &admin).await)).insert_header(bearer(&admin)).set_json(json!({"status": "suspended", "until": when})),
+            ];
+            for req in cases {
+                let (status, _, body) = call(&app, req).await;
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{when}: {body}");
+            }
+        }
+        let (status, _, tokens) = call(&app, test::TestRequest::get().uri("/v1/users/me/api-tokens").insert_header(bearer(&admin))).await;
+        assert_eq!(status, StatusCode::OK, "the admin is not suspended");
+        assert_eq!(tokens["tokens"], json!([]));
+        let (_, _, clients) = call(&app, test::TestRequest::get().uri("/v1/clients").insert_header(bearer(&admin))).await;
+        assert_eq!(clients["clients"], json!([]));
+    }
+);
+
+async fn uuid_of(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+    >,
+    token: &str,
+) -> uuid::Uuid {
+    let (_, _, me) = call(
+        app,
+        test::TestRequest::get()
+            .uri("/v1/users/me")
+            .insert_header(bearer(token)),
+    )
+    .await;
+    me["id"].as_str().and_then(|id| id.parse().ok()).expect("user id")
+}
