@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::clock::duration;
+use crate::control::check_deadline;
 use crate::entity::task;
 use crate::state::TaskState;
 use crate::store::{id_chunks, in_ids};
@@ -173,7 +174,8 @@ impl Queue {
     }
 
     /// Extends the lease of run `run_id` of `task_id` held by `worker`
-    /// (Taskcluster's reclaim); a conflict when the worker does not hold it.
+    /// (Taskcluster's reclaim); a conflict when the worker does not hold it
+    /// or the task's deadline has come.
     pub async fn reclaim(
         &self,
         task_id: Uuid,
@@ -187,15 +189,15 @@ impl Queue {
         match held.into_iter().next() {
             Some(task) => Ok(task),
             None => {
-                self.task(task_id).await?;
+                check_deadline(&self.task(task_id).await?, self.now())?;
                 Err(Error::not_held(task_id, run_id))
             }
         }
     }
 
     /// Extends the leases `worker` holds on `ids` (only on run `run_id` when
-    /// given, so a stale run's lease is never extended); returns the tasks
-    /// still held.
+    /// given, so a stale run's lease is never extended) of tasks whose
+    /// deadline has not come; returns the tasks still held.
     pub(crate) async fn extend_leases(
         &self,
         worker: &WorkerRef,
@@ -205,6 +207,7 @@ impl Queue {
     ) -> Result<Vec<Task>> {
         let now = self.now();
         let until = now.saturating_add(duration(lease.unwrap_or(self.config().lease)));
+        let backend = Backend::of(self.db())?;
         let mut held = Vec::with_capacity(ids.len());
         for chunk in id_chunks(ids) {
             let tasks = task::Entity::update_many()
@@ -214,6 +217,7 @@ impl Queue {
                 .filter(task::Column::State.eq(TaskState::Running))
                 .filter(task::Column::WorkerGroup.eq(worker.worker_group.as_str()))
                 .filter(task::Column::WorkerId.eq(worker.worker_id.as_str()))
+                .filter(before_deadline(backend, now))
                 .apply_if(run_id, |q, run| q.filter(task::Column::RunId.eq(run)))
                 .exec_with_returning(self.db())
                 .await?;
@@ -261,11 +265,14 @@ fn ready(backend: Backend, queue: &str, types: &[String], now: OffsetDateTime) -
     Condition::all()
         .add(pending(queue, types))
         .add(backend.not_after(task::Column::RunAt, now))
-        .add(
-            Condition::any()
-                .add(task::Column::Deadline.is_null())
-                .add(backend.not_after(task::Column::Deadline, now).not()),
-        )
+        .add(before_deadline(backend, now))
+}
+
+/// The tasks whose deadline, if any, is still ahead at `now`.
+fn before_deadline(backend: Backend, now: OffsetDateTime) -> Condition {
+    Condition::any()
+        .add(task::Column::Deadline.is_null())
+        .add(backend.not_after(task::Column::Deadline, now).not())
 }
 
 impl Queue {

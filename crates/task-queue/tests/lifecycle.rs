@@ -344,6 +344,19 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn past_its_deadline_a_running_task_keeps_its_lease_unextended(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        let deadline = START + Duration::minutes(10);
+        let id = q.create(&ctx(), job("q").deadline(deadline)).await.expect("create").id;
+        let t = claim(&q, "q", "w", 1).await.pop().expect("claimed");
+        clock.advance(Duration::minutes(10));
+        let late = q.reclaim(id, 0, &worker("w"), None).await;
+        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+        assert_eq!(q.task(id).await.expect("task").taken_until, t.taken_until, "a refused reclaim extends nothing");
+    }
+);
+
+plinth_db::db_test!(
     async fn cancel_and_force_schedule(db) {
         let q = queue(&db, Config::default()).await;
         let a = q.create(&ctx(), job("q")).await.expect("a").id;

@@ -97,7 +97,7 @@ pub struct WorkerBody {
 
 /// Extend the lease of a run the worker holds by the queue's lease length
 /// (scopes `queue:resolve-task:<queue>` and `queue:worker-id:<group>/<id>`);
-/// 409 when the worker does not hold the run.
+/// 409 when the worker does not hold the run or the task's deadline has come.
 #[utoipa::path(post, path = "/v1/queue/tasks/{task_id}/runs/{run_id}/reclaim", tag = "queue",
     params(("task_id" = Uuid, Path, description = "Task id"), ("run_id" = i32, Path, description = "Run id")),
     request_body = WorkerBody,
