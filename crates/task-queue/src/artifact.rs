@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::clock::db_time;
+use crate::control::check_deadline;
 use crate::entity::artifact;
 use crate::page::{self, Page};
 use crate::state::ArtifactKind;
@@ -64,7 +65,7 @@ pub struct NewArtifact {
 impl Queue {
     /// Creates an artifact on run `run_id` of a task, which `worker` must
     /// hold. Creating the same artifact again returns it; a different one
-    /// under the same name is a conflict.
+    /// under the same name is a conflict, as is a task past its deadline.
     pub async fn create_artifact(
         &self,
         task_id: Uuid,
@@ -79,6 +80,7 @@ impl Queue {
             return Err(Error::not_held(task_id, run_id));
         }
         let now = self.now();
+        check_deadline(&task, now)?;
         let (kind, content_type, details) = match &new.body {
             ArtifactBody::Reference { url, content_type } => {
                 validate::text("artifact url", url, validate::MAX_NAME_LEN * 4)?;

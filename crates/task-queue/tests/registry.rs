@@ -195,3 +195,20 @@ plinth_db::db_test!(
         assert_eq!(got.iter().map(|t| t.id).collect::<Vec<_>>(), [id]);
     }
 );
+
+plinth_db::db_test!(
+    async fn past_its_deadline_a_running_task_takes_no_artifact(db) {
+        let (q, clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q").deadline(START + Duration::minutes(10))).await.expect("create").id;
+        claim(&q, "q", "w", 1).await.pop().expect("claimed");
+        clock.advance(Duration::minutes(10));
+        let log = NewArtifact {
+            name: "public/logs/live.log".into(),
+            body: ArtifactBody::Reference { url: "https://files.example/1".into(), content_type: "text/plain".into() },
+            expires: None,
+        };
+        let late = q.create_artifact(id, 0, &worker("w"), log).await;
+        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+        assert!(q.artifacts(id, 0, None, 10).await.expect("artifacts").items.is_empty());
+    }
+);

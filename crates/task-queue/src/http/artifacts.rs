@@ -28,7 +28,8 @@ pub struct ArtifactRequest {
 /// Create an artifact on a run the worker holds (scopes
 /// `queue:create-artifact:<queue>` and `queue:worker-id:<group>/<id>`).
 /// Creating the same artifact again returns it; different content under the
-/// name is a 409, as is a run the worker does not hold.
+/// name is a 409, as is a run the worker does not hold or a task past its
+/// deadline.
 #[utoipa::path(put, path = "/v1/queue/tasks/{task_id}/runs/{run_id}/artifacts/{name}", tag = "queue",
     params(("task_id" = Uuid, Path, description = "Task id"), ("run_id" = i32, Path, description = "Run id"),
            ("name" = String, Path, description = "`/`-separated artifact name, e.g. `public/logs/live.log`")),
