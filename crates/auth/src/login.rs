@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::entity::{credential, user};
-use crate::users::{User, find_user, status, suspended};
+use crate::users::{User, find_user, status, suspended, username_is};
 use crate::{Auth, Error, Result, text};
 
 /// A sign-in attempt.
@@ -59,7 +59,7 @@ impl Auth {
         let by = if login.contains('@') {
             user::Column::Email.eq(login.to_lowercase())
         } else {
-            user::Column::Username.eq(login)
+            username_is(login)
         };
         let found = user::Entity::find()
             .filter(by)

@@ -18,7 +18,11 @@ impl plinth_db::migrate::Migrator for Migrator {
     }
 
     fn migrations(&self) -> Vec<Box<dyn Migration>> {
-        vec![Box::new(Identity), Box::new(crate::migration_orgs::Orgs)]
+        vec![
+            Box::new(Identity),
+            Box::new(crate::migration_orgs::Orgs),
+            Box::new(UsernamesIgnoreCase),
+        ]
     }
 }
 
@@ -185,5 +189,26 @@ impl Migration for Identity {
         for t in TABLES {
             s.stmt(Table::drop().table(t));
         }
+    }
+}
+
+/// Makes usernames unique regardless of case, so `Root` cannot be created
+/// beside `root`. Fails, changing nothing, on a database that already holds
+/// two such accounts: rename one of them first.
+struct UsernamesIgnoreCase;
+
+impl Migration for UsernamesIgnoreCase {
+    fn name(&self) -> &str {
+        "m0003_usernames_ignore_case"
+    }
+
+    fn up(&self, s: &mut Steps) {
+        s.sql("CREATE UNIQUE INDEX auth_user_username_lower_key ON auth_user (lower(username))");
+        s.sql("DROP INDEX auth_user_username_key");
+    }
+
+    fn down(&self, s: &mut Steps) {
+        s.stmt(&index("auth_user_username_key", "auth_user", &["username"], true));
+        s.sql("DROP INDEX auth_user_username_lower_key");
     }
 }

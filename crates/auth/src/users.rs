@@ -31,7 +31,8 @@ pub mod status {
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    /// 1–39 characters of letters, digits, `-`, `_` and `.`.
+    /// 1–39 characters of letters, digits, `-`, `_` and `.`; unique
+    /// regardless of case, and sign-in ignores case too.
     pub username: String,
     /// A valid email address; compared case-insensitively.
     pub email: String,
@@ -132,6 +133,14 @@ pub fn validate_username(username: &str) -> Result<()> {
     }
 }
 
+/// Matches the account whose username is `username`, ignoring case: two
+/// usernames that differ only in case name one account (the unique index
+/// `auth_user_username_lower_key` holds them to that).
+pub(crate) fn username_is(username: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    Expr::expr(Func::lower(Expr::col(user::Column::Username))).eq(username.to_ascii_lowercase())
+}
+
 /// The lower-cased email if it is a plausible address (one `@`, a dotted
 /// domain, no spaces or control characters, at most 254 bytes).
 pub fn normalize_email(email: &str) -> Result<String> {
@@ -202,7 +211,7 @@ async fn insert_account(
     let taken = user::Entity::find()
         .filter(
             sea_orm::Condition::any()
-                .add(user::Column::Username.eq(&account.username))
+                .add(username_is(&account.username))
                 .add(user::Column::Email.eq(&account.email)),
         )
         .one(txn)

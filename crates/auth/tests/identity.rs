@@ -215,6 +215,45 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn usernames_differing_only_in_case_name_one_account(db) {
+        let auth = setup(&db).await;
+        let ctx = Context::default();
+        let root = user(&auth, "root", &[]).await;
+        let new = |name: &str, email: &str| NewUser {
+            username: name.into(),
+            email: email.into(),
+            name: None,
+            password: PASSWORD.into(),
+            scopes: vec![],
+        };
+        let twin = auth.create_user(&ctx, new("Root", "twin@example.com")).await;
+        assert!(matches!(twin, Err(Error::Conflict(_))), "{twin:?}");
+        let signed_in = auth.login(&ctx, login("ROOT", PASSWORD)).await.expect("any case signs in");
+        assert_eq!(signed_in.user.id, root);
+        assert!(matches!(auth.login(&ctx, login("rOOT", "wrong password")).await, Err(Error::Unauthenticated(_))));
+
+        // The migration refuses, changing nothing, a database already holding
+        // such twins; renamed apart, it applies.
+        let migrators = plinth_auth::testing::migrators();
+        plinth_db::migrate::down(&db, &migrators, "auth", 1).await.expect("down");
+        let other = user(&auth, "other", &[]).await;
+        let rename = |to: &str| {
+            sea_orm::Statement::from_sql_and_values(
+                db.backend().db_backend(),
+                "UPDATE auth_user SET username = $1 WHERE id = $2",
+                [to.into(), other.into()],
+            )
+        };
+        db.execute_raw(rename("ROOT")).await.expect("twin by hand");
+        assert!(plinth_db::migrate::up(&db, &migrators).await.is_err(), "twins block the migration");
+        db.execute_raw(rename("other")).await.expect("renamed apart");
+        plinth_db::migrate::up(&db, &migrators).await.expect("up");
+        let twin = auth.create_user(&ctx, new("OTHER", "twin2@example.com")).await;
+        assert!(matches!(twin, Err(Error::Conflict(_))), "{twin:?}");
+    }
+);
+
+plinth_db::db_test!(
     async fn refresh_rotates_and_logout_everywhere_revokes_all(db) {
         let auth = setup(&db).await;
         let id = user(&auth, "frank", &[]).await;
