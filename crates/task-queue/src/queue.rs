@@ -128,11 +128,14 @@ impl Queue {
     /// The task with its runs and dependencies.
     pub async fn status(&self, id: Uuid) -> Result<TaskStatus> {
         let task = self.task(id).await?;
-        let mut runs = run::Entity::find()
-            .filter(run::Column::TaskId.eq(id))
-            .order_by_asc(run::Column::RunId)
-            .all(self.db())
-            .await?;
+        // The history holds the runs later ones replaced. A retry committed
+        // after the task was read may already have moved the run read as
+        // current into it: that one is listed once, from the task row.
+        let mut history = run::Entity::find().filter(run::Column::TaskId.eq(id));
+        if let Some(current) = task.run_id {
+            history = history.filter(run::Column::RunId.lt(current));
+        }
+        let mut runs = history.order_by_asc(run::Column::RunId).all(self.db()).await?;
         runs.extend(current_run(&task));
         let dependencies = dependency::Entity::find()
             .filter(dependency::Column::DependentTaskId.eq(id))

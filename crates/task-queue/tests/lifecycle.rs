@@ -463,6 +463,31 @@ plinth_db::db_test!(
 );
 
 plinth_db::db_test!(
+    async fn status_lists_a_run_moved_to_the_history_meanwhile_once(db) {
+        let (q, _clock) = manual(&db, Config::default()).await;
+        let id = q.create(&ctx(), job("q")).await.expect("create").id;
+        let t = claim(&q, "q", "w1", 1).await.pop().expect("claimed");
+        // What a retry committed between status's two reads leaves: the run
+        // the task row still shows as current, already in the history too.
+        let conn = db.conn();
+        conn.execute_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            "INSERT INTO queue_run (task_id, run_id, state, reason_created, worker_group, worker_id, \
+             taken_until, scheduled, started, resolved, error, reason_resolved) \
+             SELECT id, run_id, 'failed', 'scheduled', worker_group, worker_id, taken_until, \
+             COALESCE(scheduled_at, created_at), started_at, NULL, NULL, NULL FROM queue_task WHERE id = $1",
+            [id.into()],
+        ))
+        .await
+        .expect("history row");
+        let runs = q.status(id).await.expect("status").runs;
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!((runs[0].run_id, runs[0].worker_id.as_deref()), (0, Some("w1")));
+        assert_eq!(t.run_id, Some(0));
+    }
+);
+
+plinth_db::db_test!(
     async fn runs_stored_in_the_earlier_layout_keep_their_history(db) {
         let (q, clock) = manual(&db, Config::default()).await;
         let id = q.create(&ctx(), job("q")).await.expect("create").id;
