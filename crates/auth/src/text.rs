@@ -5,7 +5,7 @@
 //! backends must be able to store them and read them back.
 
 use serde_json::Value;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::{Error, Result};
 
@@ -42,16 +42,10 @@ pub(crate) fn optional(field: &str, value: Option<String>, max: usize) -> Result
     Ok(Some(value))
 }
 
-/// The time `value` of `field` in UTC when its UTC year is 1970–9999: a
-/// local time late in 9999 can be an instant in 10000, which PostgreSQL
-/// stores but which cannot be read back (or written as RFC 3339).
+/// The time `value` of `field` in UTC when both backends can store it
+/// ([`plinth_db::text::storable_time`]).
 pub(crate) fn time(field: &str, value: OffsetDateTime) -> Result<OffsetDateTime> {
-    match value.checked_to_offset(UtcOffset::UTC) {
-        Some(utc) if (1970..=9999).contains(&utc.year()) => Ok(utc),
-        _ => Err(Error::Invalid(format!(
-            "{field} must be between the years 1970 and 9999 UTC"
-        ))),
-    }
+    plinth_db::text::storable_time(field, value).map_err(Error::Invalid)
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! Checks for text PostgreSQL cannot store: it refuses the NUL character
-//! (U+0000) in `text` and `jsonb`, so every crate refuses it up front and
-//! both backends behave alike.
+//! Checks for values a backend cannot store: PostgreSQL refuses the NUL
+//! character (U+0000) in `text` and `jsonb`, and cannot read back instants
+//! past the year 9999, so every crate refuses them up front and both
+//! backends behave alike.
 
 use serde_json::Value;
+use time::{OffsetDateTime, UtcOffset};
 
 /// Whether `s` holds a NUL character.
 pub fn has_nul(s: &str) -> bool {
@@ -40,6 +42,17 @@ pub fn indexable(field: &str, value: &str) -> Result<(), String> {
         return Err(format!("{field} must be at most {MAX_INDEXED_LEN} bytes"));
     }
     storable(field, value)
+}
+
+/// The time `value` of `field` in UTC when its UTC year is 1970–9999, so
+/// that both backends store it, read it back and give it an RFC 3339 form:
+/// a local time late in 9999 can be an instant in 10000. Otherwise an error
+/// message naming `field`.
+pub fn storable_time(field: &str, value: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    match value.checked_to_offset(UtcOffset::UTC) {
+        Some(utc) if (1970..=9999).contains(&utc.year()) => Ok(utc),
+        _ => Err(format!("{field} must be between the years 1970 and 9999 UTC")),
+    }
 }
 
 fn refuse_nul(field: &str, nul: bool) -> Result<(), String> {
@@ -83,6 +96,24 @@ mod tests {
         assert_eq!(
             indexable("id", "\0"),
             Err("id must not contain NUL characters".into())
+        );
+    }
+
+    #[test]
+    fn times_must_fall_in_the_years_1970_to_9999_utc() {
+        use time::macros::datetime;
+        assert_eq!(
+            storable_time("at", datetime!(2030-01-01 01:00 +01:00)),
+            Ok(datetime!(2030-01-01 00:00 UTC))
+        );
+        let late = "at must be between the years 1970 and 9999 UTC";
+        assert_eq!(
+            storable_time("at", datetime!(9999-12-31 23:59 -01:00)),
+            Err(late.into())
+        );
+        assert_eq!(
+            storable_time("at", datetime!(1969-12-31 23:59 UTC)),
+            Err(late.into())
         );
     }
 }

@@ -1,6 +1,6 @@
 //! Input checks shared by every entry point: names, identifiers and sizes.
 
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::clock::db_time;
 use crate::{Error, Result};
@@ -30,12 +30,9 @@ pub const MAX_BACKOFF_MS: u64 = 30 * 24 * 3_600 * 1_000;
 /// A caller's time in UTC at the stored precision, when its UTC year is
 /// 1970–9999 (every stored time then has an RFC 3339 form).
 pub fn time(what: &str, t: OffsetDateTime) -> Result<OffsetDateTime> {
-    match t.checked_to_offset(UtcOffset::UTC) {
-        Some(utc) if (1970..=9999).contains(&utc.year()) => Ok(db_time(utc)),
-        _ => Err(Error::Invalid(format!(
-            "{what} must be between the years 1970 and 9999 UTC"
-        ))),
-    }
+    plinth_db::text::storable_time(what, t)
+        .map(db_time)
+        .map_err(Error::Invalid)
 }
 
 /// Refuses a list of more than `max` items, named `what` (plural).
