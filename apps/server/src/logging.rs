@@ -146,18 +146,14 @@ fn flavor(version: Version) -> &'static str {
 
 /// The path and query of `uri` with the values of [`SECRET_PARAMS`] replaced by `***`.
 fn logged_target(uri: &Uri) -> String {
-    let path = uri.path();
-    let Some(query) = uri.query() else {
-        return path.to_owned();
-    };
-    let params: Vec<_> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((name, _)) if SECRET_PARAMS.contains(&name) => format!("{name}=***"),
-            _ => param.to_owned(),
-        })
-        .collect();
-    format!("{path}?{}", params.join("&"))
+    match uri.query() {
+        Some(query) => format!(
+            "{}?{}",
+            uri.path(),
+            plinth_db::secret::hide_query_values(query, SECRET_PARAMS)
+        ),
+        None => uri.path().to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -153,19 +153,10 @@ pub fn redact(url: &str) -> String {
         None => authority.to_owned(),
     };
     let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let params: Vec<_> = query
-                .split('&')
-                .map(|p| {
-                    if p.starts_with("password=") {
-                        "password=***"
-                    } else {
-                        p
-                    }
-                })
-                .collect();
-            format!("{path}?{}", params.join("&"))
-        }
+        Some((path, query)) => format!(
+            "{path}?{}",
+            crate::secret::hide_query_values(query, &["password"])
+        ),
         None => tail.to_owned(),
     };
     format!("{scheme}://{authority}{tail}")

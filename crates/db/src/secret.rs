@@ -64,6 +64,19 @@ pub fn hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
+/// `query` (the part of a URL after `?`) with the values of the parameters
+/// named in `names` shown as `***`, for messages and logs.
+pub fn hide_query_values(query: &str, names: &[&str]) -> String {
+    query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, _)) if names.contains(&name) => format!("{name}=***"),
+            _ => param.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 fn hex_digit(nibble: u8) -> char {
     char::from(b"0123456789abcdef"[usize::from(nibble & 0x0f)])
 }
@@ -71,6 +84,15 @@ fn hex_digit(nibble: u8) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_query_values_are_hidden() {
+        assert_eq!(hide_query_values("b=1&c", &["sig"]), "b=1&c");
+        assert_eq!(
+            hide_query_values("expires=1&sig=abc&x=sig&password", &["sig", "password"]),
+            "expires=1&sig=***&x=sig&password"
+        );
+    }
 
     #[test]
     fn generated_tokens_parse_back_to_their_hash() {
