@@ -53,6 +53,11 @@ impl Upload {
         u64::try_from(self.upload_offset).unwrap_or_default()
     }
 
+    /// How many parts have been received, without reading their list.
+    pub fn part_count(&self) -> usize {
+        self.parts.as_array().map_or(0, Vec::len)
+    }
+
     /// The parts received so far, in order.
     pub fn part_list(&self) -> Vec<Part> {
         serde_json::from_value(self.parts.clone()).unwrap_or_default()
@@ -132,7 +137,7 @@ impl FileStore {
                 None => self.complete(ctx, upload).await,
             };
         }
-        let parts = upload.part_list().len();
+        let parts = upload.part_count();
         if parts >= self.max_upload_parts {
             return Err(Error::Invalid(format!(
                 "upload {id} holds {parts} parts, the most one upload takes: start a new upload with larger appends"
