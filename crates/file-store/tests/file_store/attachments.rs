@@ -1,20 +1,13 @@
 //! Attachments: ordered files per owner entity.
 
-use plinth_file_store::{Error, NewFile, NewGroup, Owner};
+use plinth_file_store::{Error, NewGroup, Owner};
 
 use crate::common::*;
 
 plinth_db::db_test!(
     async fn attachments_are_ordered_per_owner(db) {
         let store = store(&db).await;
-        let mut files = Vec::new();
-        for i in 0..3 {
-            let f = store
-                .create(&ctx(), NewFile::new(DOCS, format!("{i}.txt")), stream_of(b"x", 1))
-                .await
-                .expect("file");
-            files.push(f.id);
-        }
+        let files = one_byte_files(&store, 3).await;
         let owner = Owner::new("event", 42);
         let other = Owner::new("event", 43);
         let mut attached = Vec::new();
@@ -56,14 +49,7 @@ plinth_db::db_test!(
 plinth_db::db_test!(
     async fn deleting_a_file_closes_the_gaps_it_leaves(db) {
         let store = store(&db).await;
-        let mut files = Vec::new();
-        for i in 0..4 {
-            let f = store
-                .create(&ctx(), NewFile::new(DOCS, format!("{i}.txt")), stream_of(b"x", 1))
-                .await
-                .expect("file");
-            files.push(f.id);
-        }
+        let files = one_byte_files(&store, 4).await;
         let owner = Owner::new("event", 42);
         for file in &files[..3] {
             store.attach(&ctx(), &owner, *file).await.expect("attach");

@@ -67,6 +67,22 @@ pub fn config() -> FileStoreConfig {
 }
 
 /// Migrates `db` and builds a store over it with fresh test blobs.
+/// Stores `n` one-byte files in [`DOCS`], named `0.txt`, `1.txt`…; their ids in order.
+pub async fn one_byte_files(store: &FileStore, n: usize) -> Vec<Uuid> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let new = plinth_file_store::NewFile::new(DOCS, format!("{i}.txt"));
+        ids.push(
+            store
+                .create(&ctx(), new, stream_of(b"x", 1))
+                .await
+                .expect("file")
+                .id,
+        );
+    }
+    ids
+}
+
 pub async fn store(db: &TestDb) -> FileStore {
     store_with(db, plinth_file_store::testing::blob_store(), &config()).await
 }
